@@ -1,0 +1,3 @@
+from joiner.cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""Events: everything that happens in a run, in order.
+
+Durable events are appended to the session store; the TUI, the JSON output,
+replay and undo all read them. ``text_delta`` is the one ephemeral type: it is
+shown live but not stored (the whole answer is stored as ``assistant_message``;
+a cut stream is stored as ``assistant_partial``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+# Event types. Payload keys are documented next to each.
+SESSION_START = "session_start"  # {workspace, model, permission_mode}
+USER_PROMPT = "user_prompt"  # {message}
+REQUEST_START = "request_start"  # {turn, model}
+TEXT_DELTA = "text_delta"  # {text}                    (ephemeral)
+TOOL_CALL_DELTA = "tool_call_delta"  # {index, id, name, arguments}  (ephemeral)
+ASSISTANT_MESSAGE = "assistant_message"  # {message, stop_reason, model}
+ASSISTANT_PARTIAL = "assistant_partial"  # {text, error}  a stream cut mid-answer
+USAGE = "usage"  # {turn, model, input_tokens, ..., estimated, cost_usd, totals...}
+TOOL_CALL = "tool_call"  # {id, name, arguments}
+APPROVAL = "approval"  # {id, name, decision, reason, diff?}
+TOOL_RESULT = "tool_result"  # {message, duration_ms, diff?, files_read?, files_modified?}
+RETRY = "retry"  # {attempt, wait_s, error}
+WARNING = "warning"  # {message}
+ERROR = "error"  # {message}
+RESULT = "result"  # the headless result object
+INTERRUPTED = "interrupted"  # {reason}
+
+EPHEMERAL = frozenset({TEXT_DELTA, TOOL_CALL_DELTA})
+
+
+@dataclass(slots=True)
+class Event:
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.time)
+    seq: int | None = None  # set by the store when appended
+
+    @property
+    def durable(self) -> bool:
+        return self.type not in EPHEMERAL
