@@ -1,0 +1,193 @@
+"""Builds a ready-to-run session from options and config: the one place that wires the rooms.
+
+Used by every face: the headless CLI, the TUI and batch runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from joiner.config import ConfigError, default_model, load_config, provider_settings
+from joiner.core import Approval, ApprovalRequest, EventSink, FanOut
+from joiner.core.loop import Agent, RunResult
+from joiner.core.retry import RetryPolicy
+
+AskCallback = Callable[[ApprovalRequest], Awaitable[Approval]]
+
+
+class SetupError(Exception):
+    """A run cannot start; ``code`` 2 for bad usage/config, 1 for an environment failure."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class RunOptions:
+    model: str | None = None
+    permission_mode: str | None = None
+    resume: str | None = None
+    continue_: bool = False
+    max_budget_usd: float | None = None
+    max_turns: int | None = None
+    cwd: Path = field(default_factory=Path.cwd)
+
+
+def parse_budget(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        budget = float(value)
+    except (TypeError, ValueError):
+        raise SetupError(f"budget {value!r} is not a number of US dollars (e.g. 0.50)") from None
+    if budget <= 0 or budget != budget:
+        raise SetupError(f"budget {value!r} must be a positive number of US dollars")
+    return budget
+
+
+class Session:
+    """One session of one workspace: its store log, its model, its tools; runs prompts."""
+
+    def __init__(self, options: RunOptions, ask: AskCallback | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
+        from joiner.workspace.root import find_workspace
+
+        self.options = options
+        self.workspace = find_workspace(options.cwd)
+        self.warn = warn or (lambda line: None)
+        try:
+            self.config = load_config(self.workspace)
+        except ConfigError as err:
+            raise SetupError(str(err)) from None
+        self.permission_mode = (options.permission_mode or self.config.get("permission_mode")
+                                or "default")
+        self.max_turns = options.max_turns or self.config.get("max_turns")
+        self.budget = parse_budget(options.max_budget_usd if options.max_budget_usd is not None
+                                   else self.config.get("max_budget_usd"))
+        self.ask = ask
+        self._open_store()
+        self.model = self._choose_model()
+        self.provider = self._make_provider(self.model)
+
+    # -- set-up -------------------------------------------------------------------------------
+    def _open_store(self) -> None:
+        from joiner.sessions import StoreError, open_store
+
+        try:
+            self.store = open_store()
+        except StoreError as err:
+            raise SetupError(str(err), 1) from None
+        self.session_id: str | None = None
+        if self.options.resume:
+            try:
+                self.session_id = self.store.resolve(self.options.resume)
+            except StoreError as err:
+                raise SetupError(str(err)) from None
+        elif self.options.continue_:
+            latest = self.store.latest(str(self.workspace))
+            if latest is None:
+                raise SetupError("no earlier session in this workspace to continue; "
+                                    "start one with joiner -p PROMPT")
+            self.session_id = latest
+
+    def _choose_model(self) -> str:
+        if self.options.model:
+            return self.options.model
+        if self.session_id is not None:
+            recorded = self.store.get(self.session_id).get("model")
+            if recorded and not str(recorded).startswith("replay/"):
+                return str(recorded)
+        return default_model(self.config)
+
+    def _make_provider(self, spec: str) -> Any:
+        from joiner.providers import ProviderConfigError, create_provider
+
+        try:
+            return create_provider(spec, provider_settings(self.config, spec))
+        except ProviderConfigError as err:
+            raise SetupError(str(err)) from None
+        except ConfigError as err:
+            raise SetupError(str(err)) from None
+
+    def _meter(self, previous: dict[str, Any] | None) -> Any:
+        from joiner.cost.meter import CostMeter
+        from joiner.cost.pricing import PricingError, price_for
+
+        try:
+            prices = price_for(self.model, self.config)
+        except PricingError as err:
+            raise SetupError(str(err)) from None
+        window = getattr(self.provider, "context_window", None)
+        return CostMeter(prices, self.budget, window, self.warn, spent=previous)
+
+    def _tools(self) -> list[Any]:
+        from joiner.tools import builtin_tools
+        from joiner.workspace.guard import Workspace
+        from joiner.workspace.permissions import tools_for_mode
+
+        tools = builtin_tools(Workspace(self.workspace), self.config.get("limits"))
+        return tools_for_mode(tools, self.permission_mode)
+
+    def _retry_policy(self) -> RetryPolicy:
+        section = self.config.get("retry", {})
+        policy = RetryPolicy()
+        for key in ("attempts", "base_delay", "max_delay", "max_total_wait"):
+            if key in section:
+                setattr(policy, key, type(getattr(policy, key))(section[key]))
+        return policy
+
+    # -- running ------------------------------------------------------------------------------
+    def ensure_session(self) -> str:
+        if self.session_id is None:
+            self.session_id = self.store.create_session(
+                str(self.workspace), self.model, permission_mode=self.permission_mode)
+        return self.session_id
+
+    def history(self) -> list[Any]:
+        from joiner.sessions import rebuild_messages
+
+        if self.session_id is None:
+            return []
+        return rebuild_messages(list(self.store.events(self.session_id)))
+
+    def spent(self) -> dict[str, Any] | None:
+        if self.session_id is None:
+            return None
+        from joiner.sessions import usage_totals
+
+        return usage_totals(self.store, self.session_id)
+
+    async def run(self, prompt: str, sinks: list[EventSink]) -> RunResult:
+        """Answer one prompt in this session; every event goes to the store, then ``sinks``."""
+        from joiner.prompt import system_prompt
+        from joiner.sessions import StoreSink
+        from joiner.workspace.permissions import PermissionGate
+
+        history = self.history()
+        previous = self.spent()
+        session_id = self.ensure_session()
+        sink = FanOut(StoreSink(self.store, session_id), *sinks)
+        agent = Agent(
+            self.provider,
+            self._tools(),
+            PermissionGate(self.permission_mode, self.ask),
+            sink,
+            self._meter(previous),
+            system=system_prompt(self.workspace),
+            max_turns=self.max_turns,
+            retry=self._retry_policy(),
+        )
+        self.store.set_status(session_id, "running", pid=os.getpid())
+        result: RunResult | None = None
+        try:
+            result = await agent.run(prompt, history)
+            return result
+        finally:
+            status = "interrupted" if result is None else {
+                "end_turn": "done", "interrupted": "interrupted"}.get(result.stop_reason, "error")
+            self.store.set_status(session_id, status)
