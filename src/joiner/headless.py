@@ -77,8 +77,8 @@ class TextOutput:
 class StreamJsonOutput:
     """``stream-json``: one JSON object per line per event, the result last."""
 
-    SHOWN = {TEXT_DELTA, TOOL_CALL, TOOL_RESULT, USAGE, RETRY, WARNING, ERROR, APPROVAL,
-             ASSISTANT_PARTIAL}
+    SHOWN = frozenset({TEXT_DELTA, TOOL_CALL, TOOL_RESULT, USAGE, RETRY, WARNING, ERROR, APPROVAL,
+             ASSISTANT_PARTIAL})
 
     def __init__(self, out: TextIO) -> None:
         self.out = out

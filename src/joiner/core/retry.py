@@ -43,7 +43,8 @@ async def stream_with_retry(
             if err.partial:
                 sink.emit(Event(ASSISTANT_PARTIAL, {"text": err.partial, "error": err.message}))
             wait = policy.delay(attempt, err.retry_after)
-            if not err.retryable or attempt == policy.attempts or waited + wait > policy.max_total_wait:
+            out_of_budget = waited + wait > policy.max_total_wait
+            if not err.retryable or attempt == policy.attempts or out_of_budget:
                 raise
             sink.emit(Event(RETRY, {"attempt": attempt, "wait_s": round(wait, 3),
                                     "error": err.message, "status": err.status}))
