@@ -1,0 +1,159 @@
+"""Opening a SQLite store safely, and running short transactions on it.
+
+- A file that is not SQLite, or SQLite without Joiner's ``application_id``, or
+  from a newer schema, is refused before anything is written to it.
+- WAL mode, ``synchronous=NORMAL`` (a ``kill -9`` never loses a committed
+  transaction; only a power cut may drop the last ones), a busy timeout, and
+  write transactions started with ``BEGIN IMMEDIATE`` and retried on
+  ``SQLITE_BUSY``, so "database is locked" never reaches the user.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from joiner.sessions.errors import StoreError, StoreRefused
+from joiner.sessions.migrations import all_migrations
+
+APPLICATION_ID = 0x4A4E5252  # "JNRR": marks a Joiner session store
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 10.0  # SQLite's own wait for a lock, per attempt
+RETRY_FOR_S = 120.0  # our retries of BEGIN IMMEDIATE on top of it
+
+T = TypeVar("T")
+
+
+def _is_busy(err: sqlite3.OperationalError) -> bool:
+    code = getattr(err, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(err).lower()
+    return "locked" in text or "busy" in text
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise StoreError(f"cannot read the session store {path}: {err.strerror}") from None
+    if header and header != SQLITE_HEADER:
+        raise StoreRefused(f"{path} is not a Joiner session store; move it away or set "
+                           "JOINER_HOME to another directory (the file was not touched)")
+
+
+class Database:
+    """One connection to the store file, shared by the threads of this process."""
+
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.path = path
+        _refuse_foreign_file(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
+                                        check_same_thread=False)
+        except (OSError, sqlite3.Error) as err:
+            raise StoreError(f"cannot open the session store {path}: {err}") from None
+        self.lock = threading.RLock()
+        try:
+            self._check_identity()
+            self._retry(lambda: self.conn.execute("PRAGMA journal_mode=WAL").fetchone())
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as err:
+            self.conn.close()
+            if isinstance(err, sqlite3.OperationalError) and _is_busy(err):
+                raise StoreError(f"the session store {path} stayed locked; try again") from None
+            raise StoreRefused(f"{path} is not a usable Joiner session store ({err}); move it "
+                               "away or set JOINER_HOME to another directory") from None
+        except BaseException:
+            self.conn.close()
+            raise
+
+    # -- identity and schema -------------------------------------------------------------------
+    def _identity(self) -> tuple[int, int, int]:
+        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        return app_id, version, tables
+
+    def _check_identity(self) -> None:
+        app_id, version, tables = self._retry(self._identity)
+        if app_id == 0 and tables == 0:
+            return  # a new, empty file: ours to create
+        if app_id != APPLICATION_ID:
+            raise StoreRefused(f"{self.path} is a SQLite database but not a Joiner session store; "
+                               "move it away or set JOINER_HOME (the file was not touched)")
+        latest = len(all_migrations())
+        if version > latest:
+            raise StoreRefused(f"{self.path} was written by a newer Joiner (schema {version}, this "
+                               f"one knows {latest}); upgrade Joiner (the file was not touched)")
+
+    def _migrate(self) -> None:
+        migrations = all_migrations()
+        if self.conn.execute("PRAGMA user_version").fetchone()[0] >= len(migrations):
+            return
+        with self.write() as conn:
+            self._check_identity()  # another process may have created or upgraded it meanwhile
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            for migration in migrations[current:]:
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                             (migration.version, time.time()))
+            conn.execute(f"PRAGMA user_version = {len(migrations)}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    # -- transactions --------------------------------------------------------------------------
+    def _retry(self, action: Callable[[], T]) -> T:
+        deadline = time.monotonic() + RETRY_FOR_S
+        delay = 0.005
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as err:
+                if not _is_busy(err) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.25)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A short write transaction (``BEGIN IMMEDIATE``): all or nothing."""
+        with self.lock:
+            try:
+                self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+            except sqlite3.OperationalError as err:
+                raise StoreError(f"the session store stayed locked too long: {err}") from None
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self._retry(lambda: self.conn.execute("COMMIT"))
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several reads (WAL readers never wait for writers)."""
+        with self.lock:
+            self._retry(lambda: self.conn.execute("BEGIN"))
+            try:
+                yield self.conn
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()

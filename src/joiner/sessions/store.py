@@ -1,0 +1,104 @@
+"""The session store's interface: what every backend (SQLite now, PostgreSQL later) offers.
+
+A session is a row of metadata plus an append-only log of events numbered
+1, 2, 3… (``seq``). Everything else (history, ``sessions show``, replay, usage)
+is computed from the log.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from joiner.core.events import Event
+
+STATUSES = ("running", "done", "error", "interrupted")
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    """A session's metadata. ``status`` is effective: a ``running`` session whose
+    process is gone reads as ``interrupted``."""
+
+    id: str
+    workspace: str
+    title: str
+    model: str
+    permission_mode: str | None
+    created_at: float  # seconds since the epoch
+    updated_at: float
+    status: str
+    parent_id: str | None
+    host: str
+    pid: int | None
+    event_count: int
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Mapping-style access, for callers that treat a session as a dict."""
+        return getattr(self, key, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: times as ISO 8601 UTC strings."""
+        d = asdict(self)
+        d["created_at"] = iso_time(self.created_at)
+        d["updated_at"] = iso_time(self.updated_at)
+        return d
+
+
+def iso_time(epoch: float) -> str:
+    moment = _dt.datetime.fromtimestamp(epoch, _dt.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Store(Protocol):
+    """The small interface every backend implements. Ids may be given to ``resolve`` by prefix;
+    the other methods take full ids and raise ``SessionNotFound`` for unknown ones."""
+
+    path: Path | str
+
+    def create_session(self, workspace: str, model: str, permission_mode: str | None = None,
+                       parent_id: str | None = None) -> str: ...
+
+    def resolve(self, prefix: str) -> str: ...
+
+    def append(self, session_id: str, event: Event) -> int: ...
+
+    def append_many(self, session_id: str, events: Iterable[Event]) -> list[int]: ...
+
+    def events(self, session_id: str, after_seq: int = 0,
+               types: Iterable[str] | None = None) -> list[Event]: ...
+
+    def get(self, session_id: str) -> SessionInfo: ...
+
+    def list(self, workspace: str | None = None, limit: int | None = 50) -> list[SessionInfo]: ...
+
+    def latest(self, workspace: str) -> str | None: ...
+
+    def fork(self, session_id: str) -> str: ...
+
+    def delete(self, session_id: str) -> None: ...
+
+    def set_status(self, session_id: str, status: str, pid: int | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(path: str | Path | None = None) -> Store:
+    """Open (creating or migrating if needed) the store at ``path``, default ``store_path()``.
+
+    Raises ``StoreRefused`` for a file that is not a Joiner store or comes from a
+    newer Joiner; such a file is never written to.
+    """
+    from joiner.sessions.errors import StoreError
+    from joiner.sessions.paths import store_path
+
+    target = store_path() if path is None else path
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        raise StoreError("PostgreSQL session stores are not supported yet; "
+                         "remove the 'store' setting to use the local SQLite store")
+    from joiner.sessions.sqlite_store import SQLiteStore
+
+    return SQLiteStore(Path(target))
