@@ -15,6 +15,8 @@ from typing import Any
 
 THRESHOLD = 2048  # characters
 REF_KEY = "$joiner_blob"
+ESCAPE_KEY = "$joiner_escaped"  # wraps a payload's own dict that would look like a reference
+MARK = "$joiner_"  # in a stored payload's text when it may hold either
 
 
 def digest(text: str) -> str:
@@ -30,10 +32,15 @@ def externalize(value: Any, found: dict[str, str], threshold: int = THRESHOLD) -
             return {REF_KEY: sha}
         return value
     if isinstance(value, Mapping):
-        return {k: externalize(v, found, threshold) for k, v in value.items()}
+        out = {k: externalize(v, found, threshold) for k, v in value.items()}
+        return {ESCAPE_KEY: out} if _reserved(value) else out
     if isinstance(value, list | tuple):
         return [externalize(v, found, threshold) for v in value]
     return value
+
+
+def _reserved(value: Mapping[str, Any]) -> bool:
+    return len(value) == 1 and (REF_KEY in value or ESCAPE_KEY in value)
 
 
 def _ref(value: Any) -> str | None:
@@ -42,10 +49,19 @@ def _ref(value: Any) -> str | None:
     return None
 
 
+def _escaped(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, dict) and len(value) == 1 and isinstance(value.get(ESCAPE_KEY), dict):
+        return value[ESCAPE_KEY]
+    return None
+
+
 def references(value: Any, out: set[str]) -> set[str]:
     """The blob hashes ``value`` refers to, added to ``out``."""
     if (sha := _ref(value)) is not None:
         out.add(sha)
+    elif (inner := _escaped(value)) is not None:
+        for v in inner.values():
+            references(v, out)
     elif isinstance(value, dict):
         for v in value.values():
             references(v, out)
@@ -59,6 +75,8 @@ def resolve(value: Any, lookup: Callable[[str], str]) -> Any:
     """``value`` with every reference replaced by its text."""
     if (sha := _ref(value)) is not None:
         return lookup(sha)
+    if (inner := _escaped(value)) is not None:
+        return {k: resolve(v, lookup) for k, v in inner.items()}
     if isinstance(value, dict):
         return {k: resolve(v, lookup) for k, v in value.items()}
     if isinstance(value, list):

@@ -227,14 +227,17 @@ class SQLiteStore:
             if not rows and c.execute("SELECT 1 FROM sessions WHERE id = ?",
                                       (session_id,)).fetchone() is None:
                 raise SessionNotFound(f"no session {session_id!r}")
-            decoded = [(seq, t, kind, json.loads(text)) for seq, t, kind, text in rows]
+            # only payloads holding a reference (or an escaped dict) need a second look
+            decoded = [(seq, t, kind, json.loads(text), blobs.MARK in text)
+                       for seq, t, kind, text in rows]
             refs: set[str] = set()
-            for *_rest, data in decoded:
-                blobs.references(data, refs)
+            for *_rest, data, marked in decoded:
+                if marked:
+                    blobs.references(data, refs)
             texts = self._blob_texts(c, sorted(refs))
         lookup = lambda sha: texts.get(sha, f"[missing stored text {sha[:12]}]")  # noqa: E731
-        return [Event(kind, blobs.resolve(data, lookup) if refs else data, t, seq)
-                for seq, t, kind, data in decoded]
+        return [Event(kind, blobs.resolve(data, lookup) if marked else data, t, seq)
+                for seq, t, kind, data, marked in decoded]
 
     @staticmethod
     def _blob_texts(c: Any, shas: Sequence[str]) -> dict[str, str]:
