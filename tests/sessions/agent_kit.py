@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from joiner.core import Approval, ApprovalRequest, ToolOutput
 from joiner.core.loop import Agent, RunResult
-from joiner.core.messages import Message, ToolSpec, Usage
+from joiner.core.messages import Message, TextDelta, ToolSpec, Usage
 from joiner.providers.scripted import ScriptedProvider
 from joiner.sessions import StoreSink, open_store, rebuild_messages
 
@@ -88,8 +88,20 @@ def dicts(messages: list[Message]) -> list[dict[str, Any]]:
     return [m.to_dict() for m in messages]
 
 
+class HangingStream:
+    """A provider that streams a few words, then never finishes (a stalled server)."""
+
+    name = "scripted/hanging"
+
+    async def stream(self, request: Any) -> Any:
+        yield TextDelta("I will now ")
+        await asyncio.sleep(3600)
+        yield TextDelta("never get here")
+
+
 def _main() -> None:
-    """``DB MODE``: ``hang-in-tool`` starts a run whose tool call never returns."""
+    """``DB MODE``: ``hang-in-tool`` starts a run whose tool call never returns;
+    ``hang-in-stream`` one whose model answer never ends."""
     db, mode = sys.argv[1], sys.argv[2]
     store = open_store(Path(db))
     sid = store.create_session("/ws", "scripted/test")
@@ -99,6 +111,8 @@ def _main() -> None:
                                       "tool_calls": [note_call("fast", 0, "c1"),
                                                      note_call("slow", 3600, "c2")]}])
         asyncio.run(run_agent(store, sid, provider, "Please look at the notes"))
+    elif mode == "hang-in-stream":
+        asyncio.run(run_agent(store, sid, HangingStream(), "Tell me a long story"))
 
 
 if __name__ == "__main__":
