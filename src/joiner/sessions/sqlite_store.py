@@ -266,5 +266,13 @@ class SQLiteStore:
             count, size = row.fetchone()
         return int(count), int(size)
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only SQL statement, on a consistent snapshot (reports such
+        as ``joiner usage``). Only ``SELECT`` / ``WITH`` statements are accepted."""
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            raise StoreError("Store.query runs read-only SELECT statements only")
+        with self.db.read() as c:
+            return [tuple(row) for row in c.execute(sql, tuple(params)).fetchall()]
+
 
 __all__ = ["SQLiteStore", "StoreError"]

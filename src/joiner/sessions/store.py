@@ -8,7 +8,7 @@ is computed from the log.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -82,6 +82,10 @@ class Store(Protocol):
     def delete(self, session_id: str) -> None: ...
 
     def set_status(self, session_id: str, status: str, pid: int | None = None) -> None: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only SQL statement (for reports such as ``joiner usage``)."""
+        ...
 
     def close(self) -> None: ...
 
