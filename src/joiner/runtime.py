@@ -125,13 +125,22 @@ class Session:
         window = getattr(self.provider, "context_window", None)
         return CostMeter(prices, self.budget, window, self.warn, spent=previous)
 
-    def _tools(self) -> list[Any]:
+    def _tools(self, extra: list[Any] | None = None) -> list[Any]:
+        """The built-in tools plus ``extra`` (the MCP servers' tools), as the mode allows."""
         from joiner.tools import builtin_tools
         from joiner.workspace.guard import Workspace
         from joiner.workspace.permissions import tools_for_mode
 
         tools = builtin_tools(Workspace(self.workspace), self.config.get("limits"))
-        return tools_for_mode(tools, self.permission_mode)
+        return tools_for_mode([*tools, *(extra or [])], self.permission_mode)
+
+    def _system_prompt(self) -> str:
+        """The system prompt with the user's and the project's AGENTS.md."""
+        from joiner.instructions import instruction_sections, load_instructions
+        from joiner.prompt import system_prompt
+
+        instructions = load_instructions(self.workspace, self.options.cwd)
+        return system_prompt(self.workspace, instruction_sections(instructions))
 
     def _retry_policy(self) -> RetryPolicy:
         section = self.config.get("retry", {})
@@ -163,8 +172,16 @@ class Session:
         return usage_totals(self.store, self.session_id)
 
     async def run(self, prompt: str, sinks: list[EventSink]) -> RunResult:
-        """Answer one prompt in this session; every event goes to the store, then ``sinks``."""
-        from joiner.prompt import system_prompt
+        """Answer one prompt in this session; every event goes to the store, then ``sinks``.
+
+        The configured MCP servers start with the run and are stopped when it ends.
+        """
+        from joiner.mcp import start_servers
+
+        async with start_servers(self.config, self.workspace, self.warn) as mcp:
+            return await self._run(prompt, sinks, mcp.tools)
+
+    async def _run(self, prompt: str, sinks: list[EventSink], mcp_tools: list[Any]) -> RunResult:
         from joiner.sessions import StoreSink
         from joiner.workspace.permissions import PermissionGate
 
@@ -174,11 +191,11 @@ class Session:
         sink = FanOut(StoreSink(self.store, session_id), *sinks)
         agent = Agent(
             self.provider,
-            self._tools(),
+            self._tools(mcp_tools),
             PermissionGate(self.permission_mode, self.ask),
             sink,
             self._meter(previous),
-            system=system_prompt(self.workspace),
+            system=self._system_prompt(),
             max_turns=self.max_turns,
             retry=self._retry_policy(),
         )
