@@ -1,0 +1,250 @@
+"""The TUI's commands: one function each, run by slash commands and the Ctrl+P palette alike.
+
+A command whose backend has not landed in this build says so in one line rather than
+pretend. Commands that change the session wait for the running turn to end.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from joiner.config import PERMISSION_MODES
+
+if TYPE_CHECKING:
+    from joiner.ui.app import JoinerApp
+
+CommandFn = Callable[["JoinerApp", str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    run: CommandFn
+    usage: str = ""  # the argument it takes, e.g. "NAME"
+    changes_session: bool = False
+
+
+def _optional(module: str) -> Any | None:
+    """A backend module of another room, or None while it has not landed."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name and module.startswith(err.name):
+            return None
+        raise
+
+
+# -- the command functions ------------------------------------------------------------------------
+async def cmd_help(app: JoinerApp, arg: str) -> None:
+    lines = [f"/{c.name}{' ' + c.usage if c.usage else ''} — {c.summary}"
+             for c in COMMANDS.values()]
+    keys = ("Keys: Enter send · Ctrl+J newline · ↑/↓ history · Esc interrupt · Ctrl+P palette · "
+            "Ctrl+O workflow · Ctrl+T theme · Ctrl+Q quit")
+    app.notice("\n".join([*lines, keys]))
+
+
+async def cmd_quit(app: JoinerApp, arg: str) -> None:
+    await app.action_quit()
+
+
+async def cmd_clear(app: JoinerApp, arg: str) -> None:
+    if app.switch_session(resume=None, continue_=False, fresh=True):
+        app.notice("New session. The previous one is kept: /resume ID to go back to it.")
+
+
+async def cmd_model(app: JoinerApp, arg: str) -> None:
+    if not arg:
+        app.notice(f"Model: {app.session.model if app.session else '?'}. Usage: /model "
+                   "PROVIDER/NAME, e.g. /model openai/gpt-5")
+        return
+    if app.switch_session(model=arg):
+        app.notice(f"Model switched to {arg}; the conversation goes on.")
+
+
+async def cmd_mode(app: JoinerApp, arg: str) -> None:
+    if arg not in PERMISSION_MODES:
+        app.notice(f"Usage: /mode MODE, one of: {', '.join(PERMISSION_MODES)}", "warning")
+        return
+    if app.switch_session(permission_mode=arg):
+        app.notice(f"Permission mode: {arg}.")
+
+
+async def cmd_budget(app: JoinerApp, arg: str) -> None:
+    if not arg:
+        app.notice("Usage: /budget X (US dollars for this session, e.g. /budget 0.50)", "warning")
+        return
+    if app.switch_session(max_budget_usd=arg):
+        app.notice(f"Budget set to ${float(arg):g} for this session.")
+
+
+async def cmd_resume(app: JoinerApp, arg: str) -> None:
+    if not arg:
+        app.notice("Usage: /resume ID (a unique prefix is enough; joiner sessions list shows ids)",
+                   "warning")
+        return
+    if app.switch_session(resume=arg, continue_=False):
+        app.load_history()
+
+
+async def cmd_fork(app: JoinerApp, arg: str) -> None:
+    session = app.require_recorded_session()
+    if session is None:
+        return
+    fork = getattr(session.store, "fork", None)
+    if fork is None:
+        app.notice("Fork is not available in this build yet (the session store has no fork).",
+                   "warning")
+        return
+    new_id = fork(session.session_id)
+    if app.switch_session(resume=new_id, continue_=False):
+        app.notice(f"Forked into session {new_id[:8]}; the original {session.session_id[:8]} "
+                   "is unchanged.")
+
+
+async def cmd_export(app: JoinerApp, arg: str) -> None:
+    session = app.require_recorded_session()
+    if session is None:
+        return
+    export = _optional("joiner.sessions.export")
+    render = getattr(export, "export_markdown", None) if export else None
+    if render is None:
+        app.notice("Export is not available in this build yet (joiner.sessions.export has not "
+                   "landed); joiner sessions export ID will do it.", "warning")
+        return
+    path = session.workspace / (arg or f"joiner-session-{session.session_id[:8]}.md")
+    path.write_text(render(session.store, session.session_id), encoding="utf-8")
+    app.notice(f"Exported the session to {path}.")
+
+
+async def cmd_replay(app: JoinerApp, arg: str) -> None:
+    session_id = arg or (app.session.session_id if app.session else None)
+    if not session_id:
+        app.notice("Nothing to replay yet: send a prompt first, or /replay ID.", "warning")
+        return
+    await app.open_replay(session_id)
+
+
+async def _undo_or_redo(app: JoinerApp, which: str) -> None:
+    session = app.require_recorded_session()
+    if session is None:
+        return
+    backend = _optional("joiner.workspace.checkpoints")
+    preview = getattr(backend, f"preview_{which}", None) if backend else None
+    apply = getattr(backend, which, None) if backend else None
+    if preview is None or apply is None:
+        app.notice(f"{which.capitalize()} is not available in this build yet (the checkpoint "
+                   "store has not landed).", "warning")
+        return
+    try:
+        diff = preview(session.store, session.session_id)
+    except Exception as err:  # nothing to undo, a conflict...: the backend's one line
+        app.notice(str(err), "warning")
+        return
+    if not await app.confirm(f"{which.capitalize()} — preview", f"Apply this {which}?", diff):
+        app.notice(f"{which.capitalize()} cancelled; nothing changed.")
+        return
+    try:
+        apply(session.store, session.session_id)
+    except Exception as err:
+        app.notice(str(err), "error")
+        return
+    app.notice(f"{which.capitalize()} applied.")
+
+
+async def cmd_undo(app: JoinerApp, arg: str) -> None:
+    await _undo_or_redo(app, "undo")
+
+
+async def cmd_redo(app: JoinerApp, arg: str) -> None:
+    await _undo_or_redo(app, "redo")
+
+
+async def cmd_compact(app: JoinerApp, arg: str) -> None:
+    app.notice("Compact is not available in this build yet (context management has not "
+               "landed).", "warning")
+
+
+async def cmd_workflow(app: JoinerApp, arg: str) -> None:
+    app.action_toggle_workflow()
+
+
+async def cmd_theme(app: JoinerApp, arg: str) -> None:
+    app.action_toggle_theme()
+
+
+COMMANDS: dict[str, Command] = {c.name: c for c in [
+    Command("help", "commands and keys", cmd_help),
+    Command("undo", "revert the agent's last change set, after a preview", cmd_undo),
+    Command("redo", "re-apply the last undone change set, after a preview", cmd_redo),
+    Command("model", "switch model, keeping the conversation", cmd_model, "NAME", True),
+    Command("mode", "permission mode: " + "|".join(PERMISSION_MODES), cmd_mode, "MODE", True),
+    Command("budget", "cap this session's cost in USD", cmd_budget, "X", True),
+    Command("resume", "go on in another session", cmd_resume, "ID", True),
+    Command("fork", "a new session with a copy of this one's history", cmd_fork, "", True),
+    Command("export", "write this session as Markdown to a file", cmd_export, "[FILE]"),
+    Command("replay", "the session's timeline, step by step", cmd_replay, "[ID]"),
+    Command("compact", "summarize the conversation to free context", cmd_compact, "", True),
+    Command("clear", "start a new session (this one is kept)", cmd_clear, "", True),
+    Command("workflow", "show or hide the workflow panel", cmd_workflow),
+    Command("theme", "switch between light and dark", cmd_theme),
+    Command("quit", "leave Joiner", cmd_quit),
+]}
+
+
+def parse_slash(line: str) -> tuple[Command | None, str, str]:
+    """``/model openai/x`` → (the command, its argument, the name typed)."""
+    name, _, arg = line[1:].strip().partition(" ")
+    arg = arg.strip()
+    if len(arg) > 1 and arg[0] in "'\"":
+        try:
+            arg = " ".join(shlex.split(arg))
+        except ValueError:
+            pass
+    return COMMANDS.get(name.lower()), arg, name
+
+
+# -- the palette ----------------------------------------------------------------------------------
+def palette_entries() -> list[tuple[str, str, str]]:
+    """(title, help, slash line) for every palette entry; argument commands prefill the input."""
+    entries: list[tuple[str, str, str]] = []
+    for command in COMMANDS.values():
+        if command.name == "mode":
+            entries += [(f"Permission mode: {m}", f"switch to {m}", f"/mode {m}")
+                        for m in PERMISSION_MODES]
+        elif command.usage and not command.usage.startswith("["):
+            entries.append((f"{command.name.capitalize()}…", command.summary,
+                            f"/{command.name} "))
+        else:
+            entries.append((command.name.capitalize(), command.summary, f"/{command.name}"))
+    return entries
+
+
+class JoinerCommands(Provider):
+    """Ctrl+P: every Joiner command, running the same function as its slash command."""
+
+    def _run(self, line: str) -> None:
+        app: Any = self.app
+        if line.endswith(" "):
+            app.prefill(line)  # needs an argument: type it in the prompt
+        else:
+            app.run_command_line(line)
+
+    async def discover(self) -> Hits:
+        for title, help_text, line in palette_entries():
+            yield DiscoveryHit(title, partial(self._run, line), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, line in palette_entries():
+            score = max(matcher.match(title), matcher.match(line))
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(self._run, line),
+                          text=title, help=help_text)
