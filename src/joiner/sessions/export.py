@@ -6,7 +6,8 @@ import json
 import re
 from typing import Any
 
-from joiner.sessions.details import cut, parsed_arguments
+from joiner.sessions.details import cut, parsed_arguments, session_details
+from joiner.sessions.store import Store
 
 RESULT_LIMIT = 4000
 
@@ -63,3 +64,9 @@ def to_markdown(details: dict[str, Any]) -> str:
             out += ["", f"{label} of `{message.get('name')}`", "",
                     _fence(cut(message["text"], RESULT_LIMIT))]
     return "\n".join(out) + "\n"
+
+
+def export_markdown(store: Store, session_id: str) -> str:
+    """The Markdown transcript of one session (full id), read from ``store``."""
+    events = store.events(session_id)
+    return to_markdown(session_details(store.get(session_id), events, result_limit=None))
