@@ -53,6 +53,9 @@ class JoinerApp(App[None]):
         self.session: Session | None = None
         self.setup_error: SetupError | None = None
         self.turn: Worker[Any] | None = None
+        # tools the user allowed "for this session"; kept here because the runtime builds a
+        # new permission gate for every prompt, and the user means the whole session
+        self.allowed_tools: set[str] = set()
         self.conversation = Conversation(id="conversation")
         self.workflow = WorkflowView(id="workflow")
         self.tracker = TokenTracker(id="tracker")
@@ -107,6 +110,8 @@ class JoinerApp(App[None]):
 
     async def ask(self, request: ApprovalRequest) -> Approval:
         """The permission gate's question, as a modal; cancelled with the turn (Esc)."""
+        if request.tool in self.allowed_tools:
+            return Approval(True, "session")
         future: asyncio.Future[Approval] = asyncio.get_running_loop().create_future()
         self.workflow.mark(request.call_id, "approval")
         block = self.conversation.tool(request.call_id)
@@ -124,7 +129,10 @@ class JoinerApp(App[None]):
 
         self.push_screen(screen, decided)
         try:
-            return await future
+            approval = await future
+            if approval.allowed and approval.reason == "session":
+                self.allowed_tools.add(request.tool)
+            return approval
         finally:
             if not answered and self.screen is screen:  # the turn was interrupted meanwhile
                 self.pop_screen()
@@ -207,6 +215,7 @@ class JoinerApp(App[None]):
             return False
         self.options, self.session = options, session
         if fresh or "resume" in changes:
+            self.allowed_tools.clear()
             self.conversation.clear_all()
             self.workflow.reset()
             self.tracker.show_totals(None)

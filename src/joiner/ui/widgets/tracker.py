@@ -96,8 +96,9 @@ class TokenTracker(Static):
         return self.budget_pct is not None and self.budget_pct >= WARN_AT
 
     def redraw(self) -> None:
-        self.set_class(self.warning, "-warning")
-        self.update(self.line_text())
+        if self.is_attached:
+            self.set_class(self.warning, "-warning")
+            self.update(self.line_text())
 
     def line_text(self) -> Text:
         t = self.totals
