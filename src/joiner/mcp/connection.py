@@ -199,13 +199,13 @@ class ServerConnection:
     def _fail(self, reason: str) -> None:
         if self.state == "failed":
             return
-        self.state, self.error = "failed", reason
+        self.state, self.error = "failed", self.config.redact(reason)
         self.warn(f"did not start: {reason}{self._stderr_tail()}; its tools are not available")
 
     def _lost(self, reason: str) -> None:
         if self.state == "failed":
             return
-        self.state, self.error = "failed", f"stopped during the run: {reason}"
+        self.state, self.error = "failed", self.config.redact(f"stopped during the run: {reason}")
         self.warn(f"stopped during the run: {reason}{self._stderr_tail()}; its tools now fail")
 
     # -- calls ----------------------------------------------------------------------------------

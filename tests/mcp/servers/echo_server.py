@@ -5,7 +5,8 @@ Run as ``python echo_server.py [--garbage] [--bad-schema] [--hang] [--exit]``:
 - ``--garbage``: print a line that is not JSON-RPC on stdout before serving;
 - ``--bad-schema``: also offer a tool whose input schema is invalid;
 - ``--hang``: never answer (a server that does not start in time);
-- ``--exit``: write an error on stderr and exit 1 at once.
+- ``--exit``: write an error on stderr and exit 1 at once;
+- ``--http PORT``: serve streamable HTTP on 127.0.0.1:PORT/mcp instead of stdio.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import sys
 import time
 
-from mcp.server.mcpserver import Image, MCPServer
+from mcp.server.mcpserver import Context, Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import EmbeddedResource, TextResourceContents, ToolAnnotations
 
@@ -42,6 +43,20 @@ def add(a: int, b: int) -> int:
 def env_value(key: str) -> str:
     """The value of an environment variable of the server, or '(unset)'."""
     return os.environ.get(key, "(unset)")
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def http_header(name: str, ctx: Context) -> str:
+    """The value of a header of the HTTP request (streamable HTTP only), or '(none)'."""
+    request = ctx.request_context.request
+    headers = getattr(request, "headers", None) or {}
+    return headers.get(name, "(none)")
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def pid() -> int:
+    """The server's process id."""
+    return os.getpid()
 
 
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))
@@ -85,7 +100,8 @@ def _add_bad_schema_tool() -> None:
 
 if __name__ == "__main__":
     if "--exit" in sys.argv:
-        print("echo_server: cannot start: missing ECHO_TOKEN", file=sys.stderr)
+        token = os.environ.get("ECHO_TOKEN", "")
+        print(f"echo_server: cannot start: missing ECHO_TOKEN (got {token!r})", file=sys.stderr)
         sys.exit(1)
     if "--hang" in sys.argv:
         time.sleep(3600)
@@ -93,4 +109,8 @@ if __name__ == "__main__":
         _add_bad_schema_tool()
     if "--garbage" in sys.argv:
         print("Welcome to echo server v1! (this line is not MCP)", flush=True)
-    server.run()
+    if "--http" in sys.argv:
+        port = int(sys.argv[sys.argv.index("--http") + 1])
+        server.run("streamable-http", host="127.0.0.1", port=port)
+    else:
+        server.run()
