@@ -1,0 +1,119 @@
+"""Unified diffs of file changes, for approval, the ``tool_result`` event and undo.
+
+``make_diff(rel_path, before, after)`` compares whole texts: the common head and tail are skipped
+in linear time and only the changed middle goes to ``difflib`` (which is quadratic at worst); a
+middle too large for it is shown as one replacement. ``diff_changes`` builds a diff from changes
+already known (what ``edit_file`` does), without comparing the whole files at all.
+
+The output is a standard unified diff with ``a/`` and ``b/`` paths (``/dev/null`` for a created or
+deleted file), ``\\ No newline at end of file`` markers and 3 lines of context; ``git apply`` and
+``patch -p1`` accept it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+CONTEXT = 3
+# Above this many line pairs (len(a) * len(b)) the changed middle is not given to difflib.
+DIFFLIB_MAX_WORK = 4_000_000
+NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+@dataclass(slots=True)
+class Change:
+    """Lines ``old[i1:i2]`` become ``new_lines`` (``i1 == i2``: an insertion before ``i1``)."""
+
+    i1: int
+    i2: int
+    new_lines: list[str]
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their ``\\n`` kept; only ``\\n`` ends a line (not ``\\r`` or form feeds)."""
+    if not text:
+        return []
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+def make_diff(rel_path: str, before: str | None, after: str | None) -> str:
+    """The unified diff turning ``before`` into ``after`` (None: the file does not exist)."""
+    old = split_lines(before or "")
+    new = split_lines(after or "")
+    head = 0
+    limit = min(len(old), len(new))
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    changes = middle_changes(old[head:len(old) - tail], new[head:len(new) - tail], head)
+    return diff_changes(rel_path, old, changes, before is None, after is None)
+
+
+def middle_changes(old: Sequence[str], new: Sequence[str], offset: int) -> list[Change]:
+    """Fine-grained changes between two (small) line lists, at line ``offset`` of the file."""
+    if not old and not new:
+        return []
+    if len(old) * len(new) > DIFFLIB_MAX_WORK or not old or not new:
+        return [Change(offset, offset + len(old), list(new))]
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=True)
+    return [Change(offset + i1, offset + i2, list(new[j1:j2]))
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _range(start: int, length: int) -> str:
+    """A hunk range as unified diffs write it (1-based; an empty range names the line before)."""
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
+def _emit(out: list[str], prefix: str, line: str) -> None:
+    out.append(prefix + line)
+    if not line.endswith("\n"):
+        out.append("\n" + NO_NEWLINE)
+
+
+def diff_changes(rel_path: str, old: Sequence[str], changes: Sequence[Change],
+                 created: bool = False, deleted: bool = False) -> str:
+    """A unified diff of ``old`` (the file's lines) with ``changes`` (sorted, not overlapping)."""
+    if not changes:
+        return ""
+    out = ["--- /dev/null\n" if created else f"--- a/{rel_path}\n",
+           "+++ /dev/null\n" if deleted else f"+++ b/{rel_path}\n"]
+    shift = 0  # new line index minus old line index, before the current change
+    group: list[Change] = []
+    for change in changes:
+        if group and change.i1 - group[-1].i2 > 2 * CONTEXT:
+            shift = _hunk(out, old, group, shift)
+            group = []
+        group.append(change)
+    _hunk(out, old, group, shift)
+    return "".join(out)
+
+
+def _hunk(out: list[str], old: Sequence[str], group: Sequence[Change], shift: int) -> int:
+    start = max(0, group[0].i1 - CONTEXT)
+    end = min(len(old), group[-1].i2 + CONTEXT)
+    added = sum(len(c.new_lines) - (c.i2 - c.i1) for c in group)
+    old_len = end - start
+    out.append(f"@@ -{_range(start, old_len)} +{_range(start + shift, old_len + added)} @@\n")
+    at = start
+    for change in group:
+        for line in old[at:change.i1]:
+            _emit(out, " ", line)
+        for line in old[change.i1:change.i2]:
+            _emit(out, "-", line)
+        for line in change.new_lines:
+            _emit(out, "+", line)
+        at = change.i2
+    for line in old[at:end]:
+        _emit(out, " ", line)
+    return shift + added

@@ -1,0 +1,219 @@
+"""The file tools: ``read_file``, ``write_file``, ``edit_file``.
+
+Paths go through the workspace guard; file work runs in a thread so a large file never blocks the
+event loop; writes are atomic and serialized per file (``PathLocks``), so two edits of one file
+in the same turn both land.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from joiner.core import ToolError, ToolOutput
+from joiner.tools.base import ToolArgs, WorkspaceTool
+from joiner.tools.diffs import diff_changes, make_diff, split_lines
+from joiner.tools.edits import Replacement, find_all, line_numbers, replace_at
+from joiner.tools.fileio import SNIFF_BYTES, looks_binary, read_existing, read_text, write_atomic
+
+PATH_HELP = "Path of the file, relative to the workspace root (or absolute inside it)."
+
+
+class ReadArgs(ToolArgs):
+    path: str = Field(description=PATH_HELP)
+    offset: int | None = Field(None, ge=0, description="Line number to start at (1 = the first "
+                               "line, the default). Use it to read on after a cut.")
+    limit: int | None = Field(None, ge=1, description="How many lines to return at most.")
+
+
+class ReadFile(WorkspaceTool):
+    name = "read_file"
+    kind = "read"
+    Args = ReadArgs
+    description = ("Read a text file. Lines come numbered like `cat -n` (number, tab, text); the "
+                   "numbers are not part of the file. At most {read_max_lines} lines per call "
+                   "by default: a note says how to read on with `offset`.")
+
+    def describe(self) -> str:
+        return self.description.format(read_max_lines=self.limits.read_max_lines)
+
+    async def call(self, args: ReadArgs) -> ToolOutput:
+        path = self.workspace.resolve(args.path)
+        rel = self.workspace.relative(path)
+        start = max(args.offset or 1, 1)
+        limit = args.limit or self.limits.read_max_lines
+        text = await asyncio.to_thread(self._read, path, rel, start, limit)
+        return ToolOutput(text, meta={"files_read": [rel]})
+
+    def _read(self, path: Path, rel: str, start: int, limit: int) -> str:
+        if path.is_dir():
+            raise ToolError(f"{rel} is a directory, not a file (use list_files)")
+        try:
+            with path.open("rb") as handle:
+                if looks_binary(handle.read(SNIFF_BYTES)):
+                    raise ToolError(f"{rel} is a binary file; read_file shows text files only")
+                handle.seek(0)
+                return self._numbered(handle, rel, start, limit)
+        except FileNotFoundError:
+            raise ToolError(f"{rel} does not exist (list_files shows what does)") from None
+        except OSError as err:
+            raise ToolError(f"cannot read {rel}: {err.strerror or err}") from None
+
+    def _numbered(self, handle: Any, rel: str, start: int, limit: int) -> str:
+        max_bytes, max_chars = self.limits.read_max_bytes, self.limits.read_max_line_chars
+        out: list[str] = []
+        size = 0
+        number = 0
+        for raw in handle:
+            number += 1
+            if number < start:
+                continue
+            line = raw.decode("utf-8", errors="replace").removesuffix("\n").removesuffix("\r")
+            if len(line) > max_chars:
+                line = f"{line[:max_chars]} … [{len(line) - max_chars} more characters]"
+            entry = f"{number:6}\t{line}\n"
+            if out and (len(out) >= limit or size + len(entry) > max_bytes):
+                more = _count_lines_left(handle, raw)
+                out.append(f"… {more} more lines: read on with offset={number}\n")
+                break
+            out.append(entry)
+            size += len(entry)
+        if not out:
+            if number == 0:
+                return f"({rel} is empty)"
+            raise ToolError(f"{rel} has {number} lines; offset {start} is past its end")
+        return "".join(out)
+
+
+def _count_lines_left(handle: Any, current: bytes) -> int:
+    """Lines from ``current`` (already read) to the end of the file, counted in big chunks."""
+    newlines, last = 0, b""
+    while chunk := handle.read(1 << 20):
+        newlines += chunk.count(b"\n")
+        last = chunk[-1:]
+    unterminated = last not in (b"", b"\n")  # the file's last line has no newline
+    return 1 + newlines + unterminated
+
+
+class WriteArgs(ToolArgs):
+    path: str = Field(description=PATH_HELP + " Missing parent directories are created.")
+    content: str = Field(description="The whole new content of the file.")
+
+
+class WriteFile(WorkspaceTool):
+    name = "write_file"
+    kind = "edit"
+    Args = WriteArgs
+    description = ("Create a file or replace its whole content. To change part of an existing "
+                   "file, prefer edit_file.")
+
+    async def preview(self, arguments: dict[str, Any]) -> str | None:
+        args = WriteArgs.model_validate(arguments)
+        path = self.workspace.resolve(args.path)
+        rel = self.workspace.relative(path)
+        before = await asyncio.to_thread(read_existing, path, rel)
+        return await asyncio.to_thread(make_diff, rel, before, args.content)
+
+    async def call(self, args: WriteArgs) -> ToolOutput:
+        path = self.workspace.resolve(args.path)
+        rel = self.workspace.relative(path)
+        async with self.locks(path):
+            return await asyncio.to_thread(self._write, path, rel, args.content)
+
+    def _write(self, path: Path, rel: str, content: str) -> ToolOutput:
+        before = read_existing(path, rel)
+        if before == content:
+            return ToolOutput(f"{rel} already has this content; nothing changed.")
+        write_atomic(path, rel, content)
+        lines = len(split_lines(content))
+        verb = "Created" if before is None else "Wrote"
+        return ToolOutput(f"{verb} {rel} ({lines} lines).", meta={
+            "files_modified": [rel], "diff": make_diff(rel, before, content)})
+
+
+class EditArgs(ToolArgs):
+    path: str = Field(description=PATH_HELP)
+    old_string: str = Field(description="The exact text to replace, whitespace and indentation "
+                            "included (without read_file's line numbers). It must occur exactly "
+                            "once unless replace_all is true: include enough lines around it.")
+    new_string: str = Field(description="The text to put in its place.")
+    replace_all: bool = Field(False, description="Replace every occurrence of old_string.")
+
+
+class EditFile(WorkspaceTool):
+    name = "edit_file"
+    kind = "edit"
+    Args = EditArgs
+    description = ("Replace text in a file: old_string must match the file's text exactly, once "
+                   "(or set replace_all). Read the file first.")
+
+    async def preview(self, arguments: dict[str, Any]) -> str | None:
+        args = EditArgs.model_validate(arguments)
+        path = self.workspace.resolve(args.path)
+        rel = self.workspace.relative(path)
+        plan = await asyncio.to_thread(_plan_edit, path, rel, args)
+        return diff_changes(rel, split_lines(plan.before), plan.replacement.changes)
+
+    async def call(self, args: EditArgs) -> ToolOutput:
+        path = self.workspace.resolve(args.path)
+        rel = self.workspace.relative(path)
+        async with self.locks(path):
+            return await asyncio.to_thread(self._edit, path, rel, args)
+
+    def _edit(self, path: Path, rel: str, args: EditArgs) -> ToolOutput:
+        plan = _plan_edit(path, rel, args)
+        write_atomic(path, rel, plan.replacement.after)
+        count = len(plan.lines)
+        where = f"line {plan.lines[0]}" if count == 1 else f"lines {_some(plan.lines)}"
+        return ToolOutput(
+            f"Edited {rel}: replaced {count} occurrence{'s' * (count != 1)} (at {where}).",
+            meta={"files_modified": [rel],
+                  "diff": diff_changes(rel, split_lines(plan.before), plan.replacement.changes)})
+
+
+@dataclass(slots=True)
+class EditPlan:
+    before: str
+    lines: list[int]  # 1-based lines where old_string starts
+    replacement: Replacement
+
+
+def _strings(before: str, args: EditArgs) -> tuple[str, str]:
+    """old/new as they occur in the file: a file with CRLF endings matches LF-only strings."""
+    old, new = args.old_string, args.new_string
+    if "\r\n" in before and "\r" not in old and "\n" in old and old not in before:
+        return old.replace("\n", "\r\n"), new.replace("\r\n", "\n").replace("\n", "\r\n")
+    return old, new
+
+
+def _plan_edit(path: Path, rel: str, args: EditArgs) -> EditPlan:
+    if not args.old_string:
+        raise ToolError("old_string is empty: give the exact text to replace (to create a file "
+                        "or replace all of it, use write_file)")
+    if args.old_string == args.new_string:
+        raise ToolError("old_string and new_string are the same; nothing would change")
+    before = read_text(path, rel)
+    old, new = _strings(before, args)
+    starts = find_all(before, old)
+    if not starts:
+        hint = ""
+        if old.strip() and old.strip() in before:
+            hint = " (it does occur with different leading or trailing whitespace)"
+        raise ToolError(f"old_string was not found in {rel}{hint}; the file is unchanged. "
+                        "Read the file again and copy the text exactly, including whitespace "
+                        "and indentation")
+    lines = line_numbers(before, starts)
+    if len(starts) > 1 and not args.replace_all:
+        raise ToolError(f"old_string occurs {len(starts)} times in {rel} (lines {_some(lines)}); "
+                        "the file is unchanged. Include more surrounding lines to make it "
+                        "unique, or set replace_all to true to change every occurrence")
+    return EditPlan(before, lines, replace_at(before, starts, old, new))
+
+
+def _some(numbers: list[int], shown: int = 20) -> str:
+    text = ", ".join(map(str, numbers[:shown]))
+    return text + (f" and {len(numbers) - shown} more" if len(numbers) > shown else "")
