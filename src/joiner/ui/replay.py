@@ -36,5 +36,9 @@ def run_replay(session_id: str, speed: float = 1.0) -> None:
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
-    timeline = load_timeline(open_store(), session_id)
+    store = open_store()
+    try:
+        timeline = load_timeline(store, session_id)
+    finally:
+        store.close()
     ReplayApp(timeline, speed).run()

@@ -1,9 +1,10 @@
 """The timeline replay screen: a recorded session, one event at a time.
 
-It shows the conversation, the token tracker and the workflow panel as they were at
-each step, drawn by the same ``ViewSink`` as a live run. Space plays and pauses (at the
-recorded pace, long pauses capped, times the speed), ←/→ step, +/- change the speed,
-Home/End jump, Esc or q closes.
+Built on the sessions' replay engine (``joiner.sessions.replay.Replay``: the cursor,
+the files' state, the one-line summaries). It shows the conversation, the token tracker,
+the workflow panel and the files as they were at each step, drawn by the same
+``ViewSink`` as a live run. Space plays and pauses (the recorded pace, long pauses capped,
+times the speed), ←/→ step, +/- change the speed, Home/End jump, Esc or q closes.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from joiner.core.events import Event
+from joiner.sessions.replay import Replay
 from joiner.ui.sink import ViewSink
 from joiner.ui.widgets.conversation import Conversation
 from joiner.ui.widgets.tracker import TokenTracker
 from joiner.ui.widgets.workflow import WorkflowView
-from joiner.ui.workflow_model import summarize_arguments
 
 MAX_GAP = 2.0  # seconds of recorded silence shown at speed 1
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -32,44 +33,39 @@ SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 @dataclass
 class Timeline:
+    """A recorded session and the replay engine's cursor over its events."""
+
     session_id: str
-    events: list[Event]
+    engine: Replay
     title: str = ""
 
-    def offset(self, index: int) -> float:
-        if not self.events:
-            return 0.0
-        return self.events[index].time - self.events[0].time
+    @property
+    def events(self) -> list[Event]:
+        return self.engine.events
 
 
 def load_timeline(store: Any, session_id: str) -> Timeline:
-    """The session's durable events in order (``session_id`` may be a unique prefix)."""
+    """The session's events (``session_id`` may be a unique prefix); raises ``StoreError``."""
     full_id = store.resolve(session_id)
-    events = [e for e in store.events(full_id) if e.durable]
-    title = ""
-    try:
-        title = str(store.get(full_id).get("title") or "")
-    except Exception:
-        pass
-    return Timeline(full_id, events, title)
+    engine = Replay([e for e in store.events(full_id) if e.durable])
+    return Timeline(full_id, engine, str(store.get(full_id).get("title") or ""))
 
 
-def event_summary(event: Event) -> str:
-    d = event.data
-    if event.type == "user_prompt":
-        return str(d.get("message", {}).get("text", ""))
-    if event.type == "assistant_message":
-        message = d.get("message", {})
-        calls = [c.get("name", "?") for c in message.get("tool_calls", [])]
-        return str(message.get("text", "")) or ("calls " + ", ".join(calls))
-    if event.type == "tool_call":
-        return f"{d.get('name')} {summarize_arguments(d.get('name', ''), d.get('arguments'))}"
-    if event.type == "tool_result":
-        message = d.get("message", {})
-        return f"{message.get('name')}: {message.get('text', '')}"
-    if event.type == "usage":
-        return f"in {d.get('input_tokens', 0)} out {d.get('output_tokens', 0)}"
-    return str(d.get("message") or d.get("reason") or d.get("decision") or "")
+def files_text(files: dict[str, Any]) -> Text:
+    """The files as they stood: ``M calc.py  2 changes``, ``R README.md``."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("Files\n", "bold")
+    if not files:
+        return text.append("none touched yet", "dim")
+    for i, (path, state) in enumerate(sorted(files.items())):
+        if i:
+            text.append("\n")
+        mark = "D" if state.exists is False else ("M" if state.modified else "R")
+        text.append(f"{mark} ", "dim" if mark == "R" else "yellow").append(path)
+        if state.diffs:
+            count = len(state.diffs)
+            text.append(f"  {count} change{'s' if count > 1 else ''}", "dim")
+    return text
 
 
 class ReplayScreen(Screen[None]):
@@ -87,30 +83,34 @@ class ReplayScreen(Screen[None]):
     def __init__(self, timeline: Timeline, speed: float = 1.0) -> None:
         super().__init__()
         self.timeline = timeline
+        self.engine = timeline.engine
+        self.engine.seek(0)
         self.speed = speed
-        self.position = 0  # events applied
         self.playing = False
         self._timer: Timer | None = None
         self.header = Static("", id="replay-header")
         self.bar = Static("", id="replay-bar")
-        self._build_views()
-
-    def _build_views(self) -> None:
+        self.files = Static("", id="replay-files")
         self.conversation = Conversation(id="replay-conversation")
         self.workflow = WorkflowView(id="replay-workflow", clock=self._clock)
         self.tracker = TokenTracker(id="replay-tracker")
         self.sink = ViewSink(self.conversation, self.tracker, self.workflow, live=False)
 
+    @property
+    def position(self) -> int:
+        return self.engine.position
+
     def _clock(self) -> float:
-        if not self.position:
-            return self.timeline.events[0].time if self.timeline.events else 0.0
-        return self.timeline.events[self.position - 1].time
+        event = self.engine.current
+        return event.time if event is not None else self.engine.start
 
     def compose(self) -> ComposeResult:
         yield self.header
         with Horizontal(id="replay-main"):
             yield self.conversation
-            yield self.workflow
+            with Vertical(id="replay-side"):
+                yield self.workflow
+                yield self.files
         yield self.tracker
         yield self.bar
         yield Footer()
@@ -119,30 +119,31 @@ class ReplayScreen(Screen[None]):
         self.redraw()
 
     # -- moving -------------------------------------------------------------------------------
-    def _apply_next(self) -> None:
-        self.sink.emit(self.timeline.events[self.position])
-        self.position += 1
+    def _forward(self) -> None:
+        event = self.engine.step_forward()
+        if event is not None:
+            self.sink.emit(event)
 
-    async def seek(self, target: int) -> None:
-        target = max(0, min(len(self.timeline.events), target))
-        if target < self.position:  # views only move forward: rebuild up to the target
+    def seek(self, target: int) -> None:
+        """Show the session as it was after ``target`` events."""
+        target = max(0, min(len(self.engine), target))
+        if target < self.position:  # the views only move forward: rebuild up to the target
             self.conversation.clear_all()
             self.workflow.reset()
+            self.tracker.requests, self.tracker.context_pct = 0, None
             self.tracker.show_totals(None)
-            self.tracker.requests = 0
-            self.tracker.context_pct = None
-            self.position = 0
+            self.engine.seek(0)
         while self.position < target:
-            self._apply_next()
+            self._forward()
         self.redraw()
 
-    async def action_step(self, delta: int) -> None:
+    def action_step(self, delta: int) -> None:
         self.pause()
-        await self.seek(self.position + delta)
+        self.seek(self.position + delta)
 
-    async def action_jump(self, where: int) -> None:
+    def action_jump(self, where: int) -> None:
         self.pause()
-        await self.seek(len(self.timeline.events) if where < 0 else where)
+        self.seek(len(self.engine) if where < 0 else where)
 
     def action_speed(self, direction: int) -> None:
         faster = [s for s in SPEEDS if s > self.speed]
@@ -156,11 +157,11 @@ class ReplayScreen(Screen[None]):
     def action_toggle_play(self) -> None:
         if self.playing:
             self.pause()
-        else:
-            if self.position >= len(self.timeline.events):
-                self.call_later(self.seek, 0)
-            self.playing = True
-            self._schedule()
+            return
+        if self.engine.at_end:
+            self.seek(0)
+        self.playing = True
+        self._schedule()
         self.redraw()
 
     def pause(self) -> None:
@@ -171,22 +172,22 @@ class ReplayScreen(Screen[None]):
         self.redraw()
 
     def _delay(self) -> float:
-        i = self.position
-        if i == 0 or i >= len(self.timeline.events):
+        current, events = self.engine.current, self.engine.events
+        if current is None or self.engine.at_end:
             return 0.05
-        gap = self.timeline.events[i].time - self.timeline.events[i - 1].time
+        gap = events[self.position].time - current.time
         return max(0.02, min(gap, MAX_GAP) / self.speed)
 
     def _schedule(self) -> None:
         self._timer = self.set_timer(self._delay(), self._play_tick)
 
-    async def _play_tick(self) -> None:
+    def _play_tick(self) -> None:
         if not self.playing:
             return
-        if self.position >= len(self.timeline.events):
+        self._forward()
+        if self.engine.at_end:
             self.pause()
             return
-        self._apply_next()
         self.redraw()
         self._schedule()
 
@@ -196,19 +197,20 @@ class ReplayScreen(Screen[None]):
 
     # -- drawing ------------------------------------------------------------------------------
     def redraw(self) -> None:
-        total = len(self.timeline.events)
-        state = "▶ playing" if self.playing else "⏸ paused"
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(" replay ", "bold reverse").append(f" session {self.timeline.session_id[:8]}")
         if self.timeline.title:
             head.append(f"  {self.timeline.title}", "dim")
         self.header.update(head)
+        state = "▶ playing" if self.playing else "⏸ paused"
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f"{state}  step {self.position}/{total}  ×{self.speed:g}", "bold")
-        if self.position:
-            event = self.timeline.events[self.position - 1]
-            line.append(f"  +{self.timeline.offset(self.position - 1):.1f}s  ", "dim")
-            line.append(event.type, "cyan").append("  " + " ".join(event_summary(event).split()))
-        elif total == 0:
-            line.append("  this session has no recorded events", "dim")
+        line.append(f"{state}  {self.position}/{len(self.engine)}  ×{self.speed:g}  ", "bold")
+        event = self.engine.current
+        if event is not None:
+            line.append(" ".join(self.engine.line(event).split()))
+        elif not len(self.engine):
+            line.append("this session has no recorded events", "dim")
+        else:
+            line.append("space plays, → steps", "dim")
         self.bar.update(line)
+        self.files.update(files_text(self.engine.files()))
