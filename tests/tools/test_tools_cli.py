@@ -59,3 +59,21 @@ def test_tools_list_bad_limit_is_one_line_exit_2(project: Path, tmp_path: Path) 
     done = joiner(project, "tools", "list", home=tmp_path / "home")
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "unknown tool limit 'read_max_line'" in done.stderr
+
+
+ECHO_SERVER = Path(__file__).parents[1] / "mcp" / "servers" / "echo_server.py"
+
+
+@pytest.mark.skipif(not ECHO_SERVER.exists(), reason="the MCP room's echo server is not here")
+def test_tools_list_includes_mcp_tools(project: Path, tmp_path: Path) -> None:
+    (project / ".joiner").mkdir()
+    (project / ".joiner" / "config.toml").write_text(
+        f"[mcp_servers.echo]\ncommand = {json.dumps(sys.executable)}\n"
+        f"args = [{json.dumps(str(ECHO_SERVER))}]\n")
+    done = joiner(project, "tools", "list", "--json", home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    infos = json.loads(done.stdout)
+    assert infos[0]["source"] == "builtin"
+    echo = next(i for i in infos if i["name"] == "mcp__echo__echo")
+    assert echo["source"] == "mcp:echo" and echo["read_only"] is True
+    assert set(echo) == {"name", "description", "parameters", "read_only", "source"}

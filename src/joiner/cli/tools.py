@@ -12,8 +12,8 @@ def collect_tool_infos() -> list[dict[str, Any]]:
     """The entries of ``tools list``: the tools of this directory's workspace, with the
     configured ``[limits]`` and ``permission_mode`` (in ``plan`` the model gets read tools only).
 
-    MCP tools join here (with ``source: "mcp:NAME"``) by adding their tool objects to the list
-    given to ``all_tool_infos``.
+    The MCP servers of the configuration are started to ask for their tools (``source:
+    "mcp:NAME"``); a server that fails is a warning on stderr, not a failure.
     """
     from pathlib import Path
 
@@ -27,10 +27,25 @@ def collect_tool_infos() -> list[dict[str, Any]]:
     root = find_workspace(Path.cwd())
     try:
         config = load_config(root)
-        tools = builtin_tools(Workspace(root), config.get("limits"))
+        tools: list[Any] = builtin_tools(Workspace(root), config.get("limits"))
     except (ConfigError, ValueError) as err:
         raise UserError(f"{err}; fix the configuration") from None
+    tools += _mcp_tools(config, root, [tool.spec.name for tool in tools])
     return all_tool_infos(tools_for_mode(tools, config.get("permission_mode") or "default"))
+
+
+def _mcp_tools(config: dict[str, Any], root: Any, taken: list[str]) -> list[Any]:
+    try:
+        from joiner.mcp import list_mcp_tools
+    except ModuleNotFoundError as err:
+        if err.name and err.name.startswith("joiner"):
+            return []  # the MCP room is not there
+        raise
+
+    def warn(line: str) -> None:
+        click.echo(f"joiner: {line}", err=True)
+
+    return list_mcp_tools(config, root, warn, taken)
 
 
 @click.group(name="tools")
@@ -48,7 +63,9 @@ def list_tools(as_json: bool) -> None:
         click.echo(json.dumps(infos, indent=2))
         return
     width = max(len(info["name"]) for info in infos)
+    source_width = max(len(info["source"]) for info in infos)
     for info in infos:
         access = "read-only " if info["read_only"] else "can change"
         summary = info["description"].split(". ")[0].rstrip(".")
-        click.echo(f"{info['name']:<{width}}  {access}  {info['source']:<8}  {summary}")
+        click.echo(f"{info['name']:<{width}}  {access}  {info['source']:<{source_width}}  "
+                   f"{summary}")
