@@ -112,6 +112,17 @@ async def test_a_crash_mid_run_is_one_warning_and_tool_errors(repo: Path, home: 
     assert gone(pid)
 
 
+async def test_ending_the_run_mid_call_is_not_a_crash(repo: Path, home: Path,
+                                                      warnings: Warnings) -> None:
+    async with servers({"echo": echo_table()}, repo, warnings, home) as running:
+        nap = by_name(running.tools)["mcp__echo__nap"]
+        call = asyncio.create_task(nap.run({"seconds": 60}))
+        await asyncio.sleep(0.5)
+    with pytest.raises(ToolError):
+        await call
+    assert warnings == []
+
+
 async def test_garbage_on_stdout_and_an_invalid_schema(repo: Path, home: Path,
                                                       warnings: Warnings) -> None:
     table = echo_table("--garbage", "--bad-schema")

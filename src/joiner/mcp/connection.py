@@ -203,8 +203,8 @@ class ServerConnection:
         self.warn(f"did not start: {reason}{self._stderr_tail()}; its tools are not available")
 
     def _lost(self, reason: str) -> None:
-        if self.state == "failed":
-            return
+        if self.state == "failed" or self._stop.is_set():
+            return  # a call cut by the end of the run is not a crash
         self.state, self.error = "failed", self.config.redact(f"stopped during the run: {reason}")
         self.warn(f"stopped during the run: {reason}{self._stderr_tail()}; its tools now fail")
 
