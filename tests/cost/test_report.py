@@ -178,3 +178,30 @@ def test_joiner_usage_bad_since_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and "YYYY-MM-DD" in done.stderr
+
+
+def test_a_store_from_before_the_usage_index_is_migrated_and_counted(tmp_path: Path) -> None:
+    import sqlite3
+
+    from joiner.sessions.migrations import all_migrations
+    from joiner.sessions.sqlite_db import APPLICATION_ID
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in all_migrations()[0].statements:
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_version VALUES (1, 0)")
+    conn.execute("INSERT INTO sessions (id, workspace, created_at, updated_at, status) "
+                 "VALUES ('old', '/w', 0, 0, 'done')")
+    payload = json.dumps(CostMeter(PRICES).record(Usage(250_000, 1), "openai/flat"))
+    conn.execute("INSERT INTO events VALUES ('old', 1, ?, 'usage', ?)",
+                 (epoch("2026-11-01"), payload))
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with open_store(path) as s:  # type: ignore[attr-defined]
+        report = usage_report(s.query)
+    assert report["total"]["requests"] == 1
+    assert report["total"]["input_tokens"] == 250_000
+    assert report["total"]["cost_usd"] == 0.250001

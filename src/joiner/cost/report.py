@@ -1,24 +1,28 @@
 """``joiner usage``: tokens and cost in total, by model, by session and by day.
 
-One SQL statement over the store's ``usage`` events (one snapshot, one scan of
-them): a materialized CTE extracts the numbers from each payload once, then four
-``GROUP BY``s. Costs are summed as integer picodollars (``cost_picodollars`` in
-the payload, written by ``CostMeter``), so the sums are exact; an event with only
-a float ``cost_usd`` is converted first. A group whose events all lack a price
-has ``cost_usd: null``.
+One SQL statement over the store's ``usage`` events (one snapshot, one pass in
+order over the ``events_usage`` index, whose generated columns hold each event's
+numbers: no JSON is parsed and nothing sorted at query time; sessions migration
+2): ``GROUP BY`` session, model and quarter-hour sums the requests, the four token
+kinds and the cost; the few resulting groups are then rolled up in Python into
+the total, by model, by session and by (local) day. Quarter-hours, because every
+time zone's offset is a multiple of 15 minutes, so each one lies in one local day.
+
+Costs are summed as integer picodollars (``cost_picodollars`` in the payload,
+written by ``CostMeter``), so the sums are exact; an event with only a float
+``cost_usd`` is converted first. A group whose events all lack a price has
+``cost_usd: null``.
 
 A forked session starts with a copy of its parent's log; those copied usage
 events (same ``seq`` and ``time`` as in the parent) are not counted again, so
 every request's spend is counted once.
-
-Days are local days (the machine's time zone), like ``--since``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,36 +30,28 @@ from joiner.cost.pricing import PICODOLLARS_PER_USD
 
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 TOKEN_KINDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+QUARTER_S = 900  # usage_quarter = CAST(time / 900 AS INTEGER)
 
 _USAGE_SQL = """
-WITH u AS MATERIALIZED (
-    SELECT e.session_id AS session_id,
-           e.time AS time,
-           coalesce(json_extract(e.payload, '$.model'), '') AS model,
-           coalesce(json_extract(e.payload, '$.input_tokens'), 0) AS i,
-           coalesce(json_extract(e.payload, '$.output_tokens'), 0) AS o,
-           coalesce(json_extract(e.payload, '$.cache_read_tokens'), 0) AS r,
-           coalesce(json_extract(e.payload, '$.cache_write_tokens'), 0) AS w,
-           coalesce(json_extract(e.payload, '$.cost_picodollars'),
-                    CAST(round(json_extract(e.payload, '$.cost_usd') * 1e12) AS INTEGER)) AS pico
-    FROM events AS e
-    JOIN sessions AS s ON s.id = e.session_id
-    WHERE e.type = 'usage' AND e.time >= ?
-      AND (s.parent_id IS NULL OR NOT EXISTS (
-            SELECT 1 FROM events AS p
-            WHERE p.session_id = s.parent_id AND p.seq = e.seq AND p.time = e.time))
-)
-SELECT 'total', NULL, count(*), sum(i), sum(o), sum(r), sum(w), sum(pico), max(time) FROM u
-UNION ALL
-SELECT 'model', model, count(*), sum(i), sum(o), sum(r), sum(w), sum(pico), max(time)
-FROM u GROUP BY model
-UNION ALL
-SELECT 'session', session_id, count(*), sum(i), sum(o), sum(r), sum(w), sum(pico), max(time)
-FROM u GROUP BY session_id
-UNION ALL
-SELECT 'day', date(time, 'unixepoch', 'localtime'), count(*), sum(i), sum(o), sum(r), sum(w),
-       sum(pico), max(time)
-FROM u GROUP BY 2
+SELECT e.session_id,
+       coalesce(e.usage_model, ''),
+       e.usage_quarter,
+       count(*),
+       sum(coalesce(e.usage_input_tokens, 0)),
+       sum(coalesce(e.usage_output_tokens, 0)),
+       sum(coalesce(e.usage_cache_read_tokens, 0)),
+       sum(coalesce(e.usage_cache_write_tokens, 0)),
+       sum(coalesce(e.usage_cost_picodollars,
+                    CAST(round(e.usage_cost_usd * 1e12) AS INTEGER))),
+       count(coalesce(e.usage_cost_picodollars, e.usage_cost_usd)),
+       max(e.time)
+FROM events AS e INDEXED BY events_usage
+WHERE e.type = 'usage' AND e.time >= ?
+  AND (e.session_id NOT IN (SELECT id FROM sessions WHERE parent_id IS NOT NULL)
+       OR NOT EXISTS (
+           SELECT 1 FROM events AS p JOIN sessions AS s ON s.id = e.session_id
+           WHERE p.session_id = s.parent_id AND p.seq = e.seq AND p.time = e.time))
+GROUP BY e.session_id, e.usage_model, e.usage_quarter
 """
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -74,16 +70,39 @@ def parse_since(text: str) -> float:
     return dt.datetime.combine(day, dt.time()).timestamp()
 
 
-def _usd(pico: int | None) -> float | None:
-    return None if pico is None else float(Decimal(int(pico)) / PICODOLLARS_PER_USD)
+class _Sum:
+    """Running sums of one group of the report."""
+
+    __slots__ = ("last", "pico", "priced", "requests", "tokens")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.tokens = [0, 0, 0, 0]
+        self.pico = 0
+        self.priced = 0
+        self.last = float("-inf")
+
+    def add(self, row: Sequence[Any]) -> None:
+        requests, i, o, r, w, pico, priced, last = row[3:]
+        self.requests += requests
+        for k, value in enumerate((i, o, r, w)):
+            self.tokens[k] += int(value or 0)
+        self.pico += int(pico or 0)
+        self.priced += priced
+        self.last = max(self.last, last)
+
+    def entry(self) -> dict[str, Any]:
+        cost = None if self.requests and not self.priced else \
+            float(Decimal(self.pico) / PICODOLLARS_PER_USD)
+        return {"requests": self.requests, **dict(zip(TOKEN_KINDS, self.tokens, strict=True)),
+                "cost_usd": cost}
 
 
-def _entry(row: Sequence[Any]) -> dict[str, Any]:
-    _kind, _key, requests, i, o, r, w, pico, _last = row
-    return {"requests": requests or 0,
-            **dict(zip(TOKEN_KINDS, (int(i or 0), int(o or 0), int(r or 0), int(w or 0)),
-                       strict=True)),
-            "cost_usd": None if requests and pico is None else _usd(pico or 0)}
+def _group(rows: Iterable[Sequence[Any]], key: Callable[[Sequence[Any]], str]) -> dict[str, _Sum]:
+    groups: dict[str, _Sum] = {}
+    for row in rows:
+        groups.setdefault(key(row), _Sum()).add(row)
+    return groups
 
 
 def usage_report(query: Query, since: float | None = None) -> dict[str, Any]:
@@ -93,17 +112,26 @@ def usage_report(query: Query, since: float | None = None) -> dict[str, Any]:
     (``Store.query``). ``since``: only requests at or after this epoch time.
     """
     rows = query(_USAGE_SQL, (since if since is not None else float("-inf"),))
-    total = next(_entry(r) for r in rows if r[0] == "total")
-    by_model = sorted(
-        ({"model": r[1], **_entry(r)} for r in rows if r[0] == "model"),
-        key=lambda e: (-(e["cost_usd"] or 0), -e["requests"], e["model"]))
-    sessions = sorted((r for r in rows if r[0] == "session"), key=lambda r: -r[8])
-    info = _session_info(query, [r[1] for r in sessions])
-    by_session = [{"session_id": r[1], **info.get(r[1], {"title": "", "workspace": ""}),
-                   **_entry(r)} for r in sessions]
-    by_day = sorted(({"day": r[1], **_entry(r)} for r in rows if r[0] == "day"),
+    total = _Sum()
+    for row in rows:
+        total.add(row)
+    days: dict[int, str] = {}
+
+    def day(row: Sequence[Any]) -> str:
+        if row[2] not in days:
+            days[row[2]] = dt.datetime.fromtimestamp(row[2] * QUARTER_S).date().isoformat()
+        return days[row[2]]
+
+    by_model = sorted(({"model": k, **g.entry()} for k, g in _group(rows, lambda r: r[1]).items()),
+                      key=lambda e: (-(e["cost_usd"] or 0), -e["requests"], e["model"]))
+    sessions = sorted(_group(rows, lambda r: r[0]).items(), key=lambda kv: -kv[1].last)
+    info = _session_info(query, [sid for sid, _ in sessions])
+    by_session = [{"session_id": sid, **info.get(sid, {"title": "", "workspace": ""}),
+                   **g.entry()} for sid, g in sessions]
+    by_day = sorted(({"day": k, **g.entry()} for k, g in _group(rows, day).items()),
                     key=lambda e: e["day"])
-    return {"total": total, "by_model": by_model, "by_session": by_session, "by_day": by_day}
+    return {"total": total.entry(), "by_model": by_model, "by_session": by_session,
+            "by_day": by_day}
 
 
 def _session_info(query: Query, ids: list[str]) -> dict[str, dict[str, str]]:
