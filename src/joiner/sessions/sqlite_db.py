@@ -26,6 +26,7 @@ APPLICATION_ID = 0x4A4E5252  # "JNRR": marks a Joiner session store
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 10.0  # SQLite's own wait for a lock, per attempt
 RETRY_FOR_S = 120.0  # our retries of BEGIN IMMEDIATE on top of it
+WRITE_POLL_MAX_S = 0.004  # the longest pause between two tries for the write lock
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ class Database:
 
     def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         _refuse_foreign_file(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,24 +117,35 @@ class Database:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     # -- transactions --------------------------------------------------------------------------
-    def _retry(self, action: Callable[[], T]) -> T:
+    def _retry(self, action: Callable[[], T], first_delay: float = 0.005,
+               max_delay: float = 0.25) -> T:
         deadline = time.monotonic() + RETRY_FOR_S
-        delay = 0.005
+        delay = first_delay
         while True:
             try:
                 return action()
             except sqlite3.OperationalError as err:
                 if not _is_busy(err) or time.monotonic() > deadline:
                     raise
-            time.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 0.25)
+            time.sleep(random.uniform(0.1, 1.0) * delay)
+            delay = min(delay * 2, max_delay)
+
+    def _begin_immediate(self) -> None:
+        """Take the write lock, polling briefly ourselves rather than through SQLite's
+        busy handler, whose growing sleeps (up to 100 ms) starve unlucky writers."""
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"),
+                        first_delay=0.0005, max_delay=WRITE_POLL_MAX_S)
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A short write transaction (``BEGIN IMMEDIATE``): all or nothing."""
         with self.lock:
             try:
-                self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+                self._begin_immediate()
             except sqlite3.OperationalError as err:
                 raise StoreError(f"the session store stayed locked too long: {err}") from None
             try:

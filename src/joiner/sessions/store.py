@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,10 +42,11 @@ class SessionInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ISO 8601 UTC strings."""
-        d = asdict(self)
-        d["created_at"] = iso_time(self.created_at)
-        d["updated_at"] = iso_time(self.updated_at)
-        return d
+        return {"id": self.id, "workspace": self.workspace, "title": self.title,
+                "model": self.model, "permission_mode": self.permission_mode,
+                "created_at": iso_time(self.created_at), "updated_at": iso_time(self.updated_at),
+                "status": self.status, "parent_id": self.parent_id, "host": self.host,
+                "pid": self.pid, "event_count": self.event_count}
 
 
 def iso_time(epoch: float) -> str:
