@@ -95,3 +95,23 @@ def test_any_json_payload_reads_back_exactly(tmp_path: Path, payload: dict) -> N
         s.append(sid, Event("tool_result", payload))
         assert s.events(sid, after_seq=1)[0].data == payload
         s.delete(sid)
+
+
+def test_an_older_store_is_upgraded_in_place_keeping_its_data(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import joiner.sessions.sqlite_db as sqlite_db
+
+    path = tmp_path / "s.db"
+    monkeypatch.setattr(sqlite_db, "all_migrations", lambda: all_migrations()[:1])
+    with open_store(path) as old:
+        sid = old.create_session("/ws", "m")
+        old.append(sid, prompt("from the old version"))
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    monkeypatch.undo()
+    with open_store(path) as new:
+        assert new.events(sid)[0].data["message"]["text"] == "from the old version"
+        assert new.append(sid, prompt("after the upgrade")) == 2
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == latest_version()
+    assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY 1")] == \
+        list(range(1, latest_version() + 1))

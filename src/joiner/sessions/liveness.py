@@ -36,6 +36,8 @@ def is_alive(pid: int | None, host: str, start: int | None) -> bool:
         return False
     if host and host != this_host():
         return True
+    if os.name == "nt":  # os.kill would terminate the process there
+        return _windows_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -49,3 +51,17 @@ def is_alive(pid: int | None, host: str, start: int | None) -> bool:
         if current is not None and current != start:
             return False  # the pid was recycled by another process
     return True
+
+
+def _windows_alive(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return kernel32.GetLastError() == 5  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
+    finally:
+        kernel32.CloseHandle(handle)  # 259: STILL_ACTIVE
