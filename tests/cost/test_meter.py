@@ -166,7 +166,28 @@ def test_a_resumed_sessions_earlier_spend_counts_toward_the_budget() -> None:
     payload = meter.record(Usage(100_000), MODEL)
     assert payload["totals"]["input_tokens"] == 1_000_000
     assert payload["totals"]["cost_usd"] == 1.0
+    assert payload["budget_used_pct"] == 100.0
     assert meter.budget_exceeded() is not None
+    # The result's usage is this run's, like its num_turns.
+    assert meter.total() == {"input_tokens": 100_000, "output_tokens": 0,
+                             "cache_read_tokens": 0, "cache_write_tokens": 0, "cost_usd": 0.1}
+
+
+def test_spent_from_the_stores_usage_totals(tmp_path: Any) -> None:
+    from joiner.core.events import Event
+    from joiner.sessions import open_store, usage_totals
+
+    first = CostMeter(flat_prices())
+    store = open_store(tmp_path / "s.db")
+    session = store.create_session("/w", MODEL)
+    for _ in range(3):
+        store.append(session, Event(USAGE, first.record(Usage(100_000), MODEL)))
+    resumed = CostMeter(flat_prices(), budget_usd=0.35, spent=usage_totals(store, session))
+    store.close()
+    assert resumed.spent_usd == Decimal("0.3")  # exact, not 0.30000000000000004
+    assert resumed.budget_exceeded() is None
+    resumed.record(Usage(50_000), MODEL)
+    assert resumed.budget_exceeded() is not None
 
 
 def test_restoring_from_picodollars_is_exact() -> None:

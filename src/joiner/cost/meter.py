@@ -57,6 +57,50 @@ def money(usd: Decimal | float) -> str:
     return f"${four}" if len(four.split(".")[1]) > 2 else f"${d:.2f}"
 
 
+class Totals:
+    """Token counts and exact spend (picodollars) of some requests."""
+
+    def __init__(self) -> None:
+        self.tokens = dict.fromkeys(TOKEN_KINDS, 0)
+        self.pico = 0
+        self.priced = 0  # requests with a known price
+        self.unpriced = 0  # requests without one
+
+    def add(self, usage: Usage, pico: int | None) -> None:
+        for kind in TOKEN_KINDS:
+            self.tokens[kind] += getattr(usage, kind)
+        if pico is None:
+            self.unpriced += 1
+        else:
+            self.priced += 1
+            self.pico += pico
+
+    @property
+    def known_pico(self) -> int | None:
+        """The spend; None when no request (or earlier total) had a known price."""
+        return None if self.unpriced and not self.priced else self.pico
+
+    def as_usage(self) -> dict[str, Any]:
+        """The contract's ``usage`` object (plus nothing)."""
+        pico = self.known_pico
+        return {**self.tokens, "cost_usd": None if pico is None else float(from_picodollars(pico))}
+
+    @classmethod
+    def restored(cls, spent: Mapping[str, Any]) -> Totals:
+        """Totals from a ``usage`` event's ``totals`` or a result's ``usage`` object."""
+        totals = cls()
+        for kind in TOKEN_KINDS:
+            totals.tokens[kind] = int(spent.get(kind) or 0)
+        pico, usd = spent.get("cost_picodollars"), spent.get("cost_usd")
+        if pico is not None:
+            totals.pico, totals.priced = int(pico), 1
+        elif usd is not None:
+            totals.pico, totals.priced = round(Decimal(repr(float(usd))) * PICODOLLARS_PER_USD), 1
+        elif any(totals.tokens.values()):
+            totals.unpriced = 1  # earlier requests, none with a known price
+        return totals
+
+
 class CostMeter:
     """Implements the core's ``Meter`` protocol.
 
@@ -65,9 +109,13 @@ class CostMeter:
     it. ``context_window``: the model's window, for ``context_used_pct``.
     ``warn``: called with one line for the 80% budget warning and for the note
     about a model with no known price (each at most once). ``spent``: a resumed
-    session's earlier totals (a ``usage`` event's ``totals`` or the result's
-    ``usage`` object), counted toward the budget. ``session_id``: named in the
-    budget message so the user can resume.
+    session's earlier totals (``sessions.usage_totals``, a ``usage`` event's
+    ``totals`` or a result's ``usage``). ``session_id``: named in the budget
+    message so the user can resume.
+
+    Two scopes: ``total()`` (the result's ``usage``, like its ``num_turns``) counts
+    this run's requests; the ``usage`` events' ``totals``, the budget and its
+    percentages count the whole session, earlier spend included.
     """
 
     def __init__(
@@ -86,16 +134,11 @@ class CostMeter:
         self.context_window = context_window
         self.warn = warn or (lambda line: None)
         self.session_id = session_id
-        self.tokens = dict.fromkeys(TOKEN_KINDS, 0)
-        self.spent_pico = 0
-        self.priced_requests = 0
-        self.unpriced_requests = 0
-        self.requests = 0
+        self.run = Totals()
+        self.session = Totals.restored(spent) if spent else Totals()
         self._price_cache: dict[str, Price | None] = {}
         self._noted_unpriced: set[str] = set()
         self._warned_budget = False
-        if spent:
-            self._restore(spent)
 
     # -- the Meter protocol ---------------------------------------------------
 
@@ -104,15 +147,10 @@ class CostMeter:
         price = self._price(model)
         cost = exact_cost(usage, price)
         pico = None if cost is None else to_picodollars(cost)
-        self.requests += 1
-        for kind in TOKEN_KINDS:
-            self.tokens[kind] += getattr(usage, kind)
+        self.run.add(usage, pico)
+        self.session.add(usage, pico)
         if pico is None:
-            self.unpriced_requests += 1
             self._note_unpriced(model)
-        else:
-            self.priced_requests += 1
-            self.spent_pico += pico
         self._check_budget_warning()
         prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
         return {
@@ -121,7 +159,7 @@ class CostMeter:
             "estimated": usage.estimated,
             "cost_usd": None if cost is None else float(cost),
             "cost_picodollars": pico,
-            "totals": {**self.total(), "cost_picodollars": self._total_pico()},
+            "totals": {**self.session.as_usage(), "cost_picodollars": self.session.known_pico},
             "budget_usd": self.budget_usd,
             "budget_used_pct": self._budget_used_pct(),
             "context_window": self.context_window,
@@ -130,17 +168,15 @@ class CostMeter:
         }
 
     def total(self) -> dict[str, Any]:
-        """The contract's ``usage`` object: the four token kinds and ``cost_usd``.
+        """This run's ``usage`` object: the four token kinds and ``cost_usd``.
 
         ``cost_usd`` sums every request with a known price; it is null only when
         no request had one.
         """
-        pico = self._total_pico()
-        return {**self.tokens,
-                "cost_usd": None if pico is None else float(from_picodollars(pico))}
+        return self.run.as_usage()
 
     def budget_exceeded(self) -> str | None:
-        """The stop message once the spent cost reaches the budget, else None."""
+        """The stop message once the session's spent cost reaches the budget, else None."""
         self._check_budget_warning()
         if self._budget is None or self.spent_usd < self._budget:
             return None
@@ -152,13 +188,8 @@ class CostMeter:
 
     @property
     def spent_usd(self) -> Decimal:
-        """The exact spent cost (requests with a known price)."""
-        return from_picodollars(self.spent_pico)
-
-    def _total_pico(self) -> int | None:
-        if self.unpriced_requests and not self.priced_requests:
-            return None
-        return self.spent_pico
+        """The session's exact spent cost (requests with a known price)."""
+        return from_picodollars(self.session.pico)
 
     def _price(self, model: str) -> Price | None:
         if model not in self._price_cache:
@@ -191,17 +222,3 @@ class CostMeter:
         self.warn(f'No price known for {model}: its cost is shown as unknown.{budget} '
                   f'Set one in config.toml: [pricing."{model}"] input_per_mtok = ... '
                   "output_per_mtok = ... (USD per million tokens).")
-
-    def _restore(self, spent: Mapping[str, Any]) -> None:
-        for kind in TOKEN_KINDS:
-            self.tokens[kind] = int(spent.get(kind) or 0)
-        pico = spent.get("cost_picodollars")
-        usd = spent.get("cost_usd")
-        if pico is not None:
-            self.spent_pico = int(pico)
-        elif usd is not None:
-            self.spent_pico = round(Decimal(repr(float(usd))) * PICODOLLARS_PER_USD)
-        if pico is not None or usd is not None:
-            self.priced_requests += 1  # the earlier spend is a known cost
-        elif any(self.tokens.values()):
-            self.unpriced_requests += 1  # earlier requests, none with a known price
