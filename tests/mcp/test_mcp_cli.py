@@ -56,6 +56,13 @@ def test_add_list_remove(repo: Path, home: Path) -> None:
         ("web", "user", "failed"), ("echo", "project", "ready")]
     assert as_json[1]["env"] == {"ECHO_KEY": "***"} and SECRET not in json.dumps(as_json)
 
+    tools = json.loads(joiner(repo, home, "tools", "list", "--json").stdout)
+    mcp_tools = {t["name"]: t for t in tools if t["source"] == "mcp:echo"}
+    assert len(mcp_tools) == 9 and "mcp__echo__broken" not in mcp_tools
+    assert mcp_tools["mcp__echo__echo"]["read_only"] is True
+    assert mcp_tools["mcp__echo__add"]["read_only"] is False
+    assert mcp_tools["mcp__echo__add"]["parameters"]["required"] == ["a", "b"]
+
     removed = joiner(repo, home, "mcp", "remove", "web")
     assert removed.returncode == 0 and "from " + str(home / "config.toml") in removed.stdout
     assert "mcp_servers" not in tomllib.loads((home / "config.toml").read_text())
