@@ -49,6 +49,13 @@ def test_a_bad_table_is_one_warning_and_the_rest_is_kept() -> None:
     assert server_configs({"mcp_servers": ["x"]}, lines.append) == [] and len(lines) == 1
 
 
+def test_a_secret_repeated_in_the_command_line_is_masked_too() -> None:
+    server = parse_server("s", {"command": "srv", "args": ["--key", "abcd-1234"],
+                                "env": {"KEY": "abcd-1234"}})
+    assert server.describe() == "srv --key ***"
+    assert server.masked()["args"] == ["--key", "***"]
+
+
 def test_url_credentials_and_query_are_masked() -> None:
     assert mask_url("https://user:pw@host:8443/mcp?key=abc#f") == "https://***@host:8443/mcp?***"
     assert mask_url("http://localhost:3000/mcp") == "http://localhost:3000/mcp"

@@ -75,7 +75,7 @@ class ServerConfig:
         """The command line or URL, secrets masked (for ``joiner mcp list``)."""
         if self.url:
             return mask_url(self.url)
-        return " ".join(_quote(part) for part in [self.command or "", *self.args])
+        return self.redact(" ".join(_quote(part) for part in [self.command or "", *self.args]))
 
     def masked(self) -> dict[str, Any]:
         """The table as ``mcp list --json`` shows it: every env/header value masked."""
@@ -84,8 +84,8 @@ class ServerConfig:
             out["url"] = mask_url(self.url)
             out["headers"] = dict.fromkeys(self.headers, MASK)
         else:
-            out["command"] = self.command
-            out["args"] = list(self.args)
+            out["command"] = self.redact(self.command or "")
+            out["args"] = [self.redact(arg) for arg in self.args]
             out["env"] = dict.fromkeys(self.env, MASK)
         return out
 
