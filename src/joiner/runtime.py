@@ -73,6 +73,7 @@ class Session:
         self._open_store()
         self.model = self._choose_model()
         self.provider = self._make_provider(self.model)
+        self.prices = self._prices()  # a malformed [pricing] table fails here: exit 2
 
     # -- set-up -------------------------------------------------------------------------------
     def _open_store(self) -> None:
@@ -114,16 +115,20 @@ class Session:
         except ConfigError as err:
             raise SetupError(str(err)) from None
 
-    def _meter(self, previous: dict[str, Any] | None) -> Any:
-        from joiner.cost.meter import CostMeter
+    def _prices(self) -> Any:
         from joiner.cost.pricing import PricingError, price_for
 
         try:
-            prices = price_for(self.model, self.config)
+            return price_for(self.model, self.config)
         except PricingError as err:
             raise SetupError(str(err)) from None
+
+    def _meter(self, previous: dict[str, Any] | None) -> Any:
+        from joiner.cost.meter import CostMeter
+
         window = getattr(self.provider, "context_window", None)
-        return CostMeter(prices, self.budget, window, self.warn, spent=previous)
+        return CostMeter(self.prices, self.budget, window, self.warn, spent=previous,
+                         session_id=self.session_id)
 
     def _tools(self, extra: list[Any] | None = None) -> list[Any]:
         """The built-in tools plus ``extra`` (the MCP servers' tools), as the mode allows."""
