@@ -205,3 +205,15 @@ def test_a_store_from_before_the_usage_index_is_migrated_and_counted(tmp_path: P
     assert report["total"]["requests"] == 1
     assert report["total"]["input_tokens"] == 250_000
     assert report["total"]["cost_usd"] == 0.250001
+
+
+def test_store_query_is_read_only(store: Store) -> None:
+    from joiner.sessions import StoreError
+
+    store.create_session("/w", "m")
+    for sql in ("DELETE FROM sessions", "WITH x AS (SELECT 1) DELETE FROM sessions"):
+        with pytest.raises(StoreError):
+            store.query(sql)
+    assert store.query("SELECT count(*) FROM sessions") == [(1,)]
+    store.create_session("/w", "m")  # writes still work afterwards
+    assert store.query("SELECT count(*) FROM sessions") == [(2,)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -268,11 +269,17 @@ class SQLiteStore:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one read-only SQL statement, on a consistent snapshot (reports such
-        as ``joiner usage``). Only ``SELECT`` / ``WITH`` statements are accepted."""
+        as ``joiner usage``). Anything that would write fails (``PRAGMA query_only``)."""
         if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
             raise StoreError("Store.query runs read-only SELECT statements only")
         with self.db.read() as c:
-            return [tuple(row) for row in c.execute(sql, tuple(params)).fetchall()]
+            c.execute("PRAGMA query_only = ON")
+            try:
+                return [tuple(row) for row in c.execute(sql, tuple(params)).fetchall()]
+            except sqlite3.OperationalError as err:
+                raise StoreError(f"Store.query: {err}") from None
+            finally:
+                c.execute("PRAGMA query_only = OFF")
 
 
 __all__ = ["SQLiteStore", "StoreError"]
