@@ -91,7 +91,7 @@ def main() -> None:
         joiner = shutil.which("joiner", path=str(Path(sys.executable).parent)) or "joiner"
         week_ago = time.strftime("%Y-%m-%d", time.localtime(time.time() - 7 * 86400))
         for args in (("--json",), (), ("--json", "--since", week_ago)):
-            name = "joiner usage " + " ".join(args)
+            name = "joiner usage " + " ".join(args).replace(week_ago, "(a week ago)")
             (base_wall, base_cpu), (wall, cpu) = interleaved(
                 [[joiner, "usage", *args]], [empty, full], runs=9)
             report(f"{name} (empty store, baseline)", base_wall, base_wall)
