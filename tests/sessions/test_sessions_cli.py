@@ -115,6 +115,15 @@ def test_fork_and_delete(repo: Path) -> None:
     assert _run("show", new_id, "--json")[0] == 0
 
 
+def test_a_running_session_is_deleted_only_with_force(repo: Path) -> None:
+    with open_store() as store:
+        sid = store.create_session(str(repo), "m")  # this live process runs it
+    code, message = _run("delete", sid)
+    assert code == 1 and "is running" in str(message)
+    assert _run("delete", sid, "--force")[0] == 0
+    assert _run("show", sid)[0] == 2
+
+
 def test_unknown_or_ambiguous_ids_are_one_line_errors(repo: Path) -> None:
     ids = [_record(str(repo)) for _ in range(17)]
     firsts = [i[0] for i in ids]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from agent_kit import dicts, run_agent
 from store_worker import TURN_LENGTH
@@ -109,3 +111,52 @@ def test_kill_9_mid_stream_keeps_the_prompt_and_resumes(tmp_path: Path) -> None:
         asyncio.run(run_agent(store, sid, provider, "Please, the story"))
         assert [m.text for m in provider.requests[0].messages] == [
             "Tell me a long story", "Please, the story"]
+
+
+def test_joiner_p_killed_mid_stream_then_resumed(tmp_path: Path, home: Path,
+                                                 loopback: Any) -> None:
+    """As a user would: ``joiner -p`` against a model server, ``kill -9`` while the answer
+    streams, then ``sessions show`` and ``--resume`` with the earlier conversation."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    server = loopback([
+        {"text": "Reading.", "tool_calls": [{"name": "read_file",
+                                             "arguments": {"path": "calc.py"}}]},
+        {"text": "It adds two numbers, and", "stall_s": 60},
+    ])
+    env = {**os.environ, "OPENAI_BASE_URL": server.openai_base_url, "OPENAI_API_KEY": "sk-test"}
+
+    def joiner(*args: str, **kw: Any) -> Any:
+        return subprocess.Popen([sys.executable, "-m", "joiner", *args], cwd=repo, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+    run = joiner("-p", "What does calc.py do?", "--model", "openai/test-model",
+                 "--output-format", "stream-json")
+    with open_store() as store:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            found = store.list(str(repo.resolve()))
+            if found and len(store.events(found[0].id, types=["request_start"])) == 2:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # the second answer is streaming (then stalls)
+        _kill(run)
+        sid = found[0].id
+        assert store.get(sid).status == "interrupted"
+    shown = joiner("sessions", "show", sid[:8], "--json").communicate(timeout=60)[0]
+    details = json.loads(shown)
+    assert details["status"] == "interrupted" and details["title"] == "What does calc.py do?"
+    assert [t["name"] for t in details["tool_calls"]] == ["read_file"]
+    assert details["files_read"] == ["calc.py"]
+
+    resumed_server = loopback(["It adds two numbers."])
+    env["OPENAI_BASE_URL"] = resumed_server.openai_base_url
+    out, err = joiner("-p", "Go on", "--resume", sid[:8], "--model", "openai/test-model",
+                      "--output-format", "json").communicate(timeout=120)
+    assert json.loads(out)["session_id"] == sid, err
+    sent = resumed_server.requests[0].body["messages"]
+    roles = [m["role"] for m in sent if m["role"] != "system"]
+    assert roles == ["user", "assistant", "tool", "user"]
+    assert sent[-1]["content"] == "Go on"
+    assert "def add" in next(m for m in sent if m["role"] == "tool")["content"]

@@ -135,13 +135,18 @@ def fork_command(session_id: str) -> None:
 
 @sessions.command("delete")
 @click.argument("session_id", metavar="ID")
-def delete_command(session_id: str) -> None:
+@click.option("--force", is_flag=True, help="Delete it even while a process is running it.")
+def delete_command(session_id: str, force: bool) -> None:
     """Remove the session and everything recorded for it."""
     from joiner.sessions import StoreError
 
     store = open_cli_store()
     try:
         sid = resolve_id(store, session_id)
+        info = store.get(sid)
+        if info.status == "running" and not force:
+            raise UserError(f"session {sid[:12]} is running (pid {info.pid} on {info.host}); "
+                            "stop it first, or use --force", EXIT_FAILED)
         try:
             store.delete(sid)
         except StoreError as err:
