@@ -14,7 +14,7 @@ from joiner.core.messages import (
     ToolSpec,
 )
 from joiner.providers import anthropic, openai
-from joiner.providers._sse import SSEClient
+from joiner.providers._client import SSEClient
 from joiner.testing.loopback import LoopbackServer
 
 KINDS = ("openai", "anthropic")

@@ -1,4 +1,4 @@
-"""Property tests of both clients' stream parsing, on the byte streams the loopback server sends.
+"""Property tests of both clients' stream parsing, and of the SSE parser under them.
 
 The bytes go through httpx (a ``MockTransport`` that hands them over in the chunks the test
 chose) and httpx-sse, exactly as from a socket, so chunk boundaries can fall anywhere: inside
@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from providers_support import request
@@ -21,6 +22,7 @@ from providers_support import request
 from joiner.core import ProviderError
 from joiner.core.messages import ModelResponse, StreamItem, TextDelta, Usage
 from joiner.providers import anthropic, openai
+from joiner.providers._sse import SSEParser
 from joiner.testing.wire import Answer, AnthropicWire, OpenAIWire
 
 KINDS = st.sampled_from(["openai", "anthropic"])
@@ -138,3 +140,61 @@ def test_random_bytes_give_a_provider_error(kind, garbage):
         asyncio.run(parse(kind, [garbage]))
     except ProviderError as err:
         assert err.retryable is True  # nothing the server said makes this a request error
+
+
+# --- the SSE parser against httpx-sse, the reference -------------------------------------
+
+line_value = st.text(st.characters(exclude_characters="\r\n", exclude_categories=["Cs"]),
+                     max_size=12)
+sse_line = st.one_of(
+    st.builds(lambda v: f"data: {v}", line_value),
+    st.builds(lambda v: f"data:{v}", line_value),
+    st.just("data"),
+    st.builds(lambda v: f"event: {v}", line_value),
+    st.builds(lambda v: f": {v}", line_value),  # a comment
+    st.builds(lambda v: f"id: {v}", st.from_regex(r"[0-9a-z]{0,4}", fullmatch=True)),
+    st.builds(lambda v: f"retry: {v}", st.integers(0, 99)),
+    st.builds(lambda n, v: f"{n}: {v}", st.sampled_from(["x", "Data", "eventx"]), line_value),
+    st.just(""),  # a blank line: the end of an event
+)
+sse_text = st.lists(st.tuples(sse_line, st.sampled_from(["\n", "\r\n", "\r"])), max_size=25)
+
+
+async def reference_events(parts: list[bytes]) -> list[tuple[str, str]]:
+    response = httpx.Response(200, headers={"content-type": "text/event-stream"},
+                              stream=Chunks(parts))
+    return [(e.event, e.data) async for e in EventSource(response).aiter_sse()]
+
+
+def own_events(parts: list[bytes]) -> list[tuple[str, str]]:
+    parser = SSEParser()
+    events = [event for part in parts for event in parser.feed(part)]
+    return events + parser.close()
+
+
+def meaningful(events: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """httpx-sse names an untyped event "message" and also dispatches events that carry only
+    an id or a retry; the clients ignore events with neither a type nor data, so the
+    comparison does too."""
+    named = [(event or "message", data) for event, data in events]
+    return [e for e in named if e != ("message", "")]
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=sse_text, cuts=st.lists(st.integers(0, 10**6), max_size=12))
+def test_the_sse_parser_reads_what_httpx_sse_reads(lines, cuts):
+    data = "".join(line + end for line, end in lines).encode()
+    parts = split(data, cuts)
+    assert meaningful(own_events(parts)) == meaningful(asyncio.run(reference_events(parts)))
+
+
+def test_sse_parser_details():
+    parser = SSEParser()
+    assert parser.feed(b"event: ping\r\ndata: {}\r\n\r") == []  # the "\r" may start "\r\n"
+    assert parser.feed(b"\n: keep-alive\n\ndata: a\ndata:b\n\n") == [("ping", "{}"),
+                                                                     ("", "a\nb")]
+    assert parser.feed("data: é".encode()[:-1]) == []  # half a character
+    assert parser.feed("data: é".encode()[-1:] + b"\n") == []
+    assert parser.feed(b"\r") == []
+    assert parser.close() == [("", "é")]  # a final "\r" ends the line, a blank one the event
+    assert parser.feed(b"data: unfinished") == [] and parser.close() == []

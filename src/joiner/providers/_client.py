@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, SSEError
 
 from joiner.core import ProviderError
 from joiner.core.messages import (
@@ -35,8 +34,10 @@ from joiner.providers._http import (
     as_int,
     estimate_tokens,
     status_error,
+    tls_verify,
     transport_error,
 )
+from joiner.providers._sse import SSEParser
 
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
@@ -160,7 +161,8 @@ class SSEClient:
         if self._client is None or self._loop is not loop or self._client.is_closed:
             c = self.config
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(c.timeout, read=c.idle_timeout), transport=self._transport)
+                timeout=httpx.Timeout(c.timeout, read=c.idle_timeout), transport=self._transport,
+                verify=tls_verify(c.base_url))
             self._loop = loop
         return self._client
 
@@ -192,15 +194,20 @@ class SSEClient:
                         base_url=self.config.base_url, api_key=self.config.api_key,
                         key_env=self.key_env)
                 if "text/event-stream" in response.headers.get("content-type", ""):
-                    async for sse in EventSource(response).aiter_sse():
-                        for item in self._apply(draft, sse):
+                    parser = SSEParser()
+                    async for chunk in response.aiter_bytes():
+                        for event, data in parser.feed(chunk):
+                            for item in self._apply(draft, event, data):
+                                yield item
+                    for event, data in parser.close():
+                        for item in self._apply(draft, event, data):
                             yield item
                 else:
                     self._apply_body(draft, await response.aread())
         except ProviderError as err:
             err.partial = err.partial or draft.partial
             raise
-        except (httpx.HTTPError, httpx.InvalidURL, SSEError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             err = self._error(exc)
             err.partial = draft.partial
             raise err from None
@@ -209,9 +216,9 @@ class SSEClient:
                                 retryable=True, partial=draft.partial)
         yield draft.response(self.name, len(content))
 
-    def _apply(self, draft: Draft, sse: ServerSentEvent) -> list[StreamItem]:
+    def _apply(self, draft: Draft, event: str, data: str) -> Iterable[StreamItem]:
         try:
-            return list(self.on_event(draft, sse.event, sse.data))
+            return self.on_event(draft, event, data)
         except ProviderError:
             raise
         except Exception as exc:  # untrusted input: any surprise is a malformed chunk

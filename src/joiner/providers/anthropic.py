@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 
 from joiner.core.messages import Message, ModelRequest, StreamItem
+from joiner.providers._client import Draft, SSEClient
 from joiner.providers._http import ClientSettings, resolve_settings, stream_error
-from joiner.providers._sse import Draft, SSEClient
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"

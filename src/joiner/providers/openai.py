@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from joiner.core.messages import Message, ModelRequest, StreamItem
+from joiner.providers._client import Draft, SSEClient
 from joiner.providers._http import ClientSettings, as_int, resolve_settings, stream_error
-from joiner.providers._sse import Draft, SSEClient
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use",
@@ -60,38 +60,37 @@ class OpenAIProvider(SSEClient):
         return body
 
     def on_event(self, draft: Draft, event: str, data: str) -> Iterable[StreamItem]:
-        if data.strip() == "[DONE]":
-            draft.done = True
-            return []
-        if not data.strip():
-            return []
+        if not data.startswith("{"):  # the end marker, keep-alives; anything else is malformed
+            if data.strip() == "[DONE]":
+                draft.done = True
+                return ()
+            if not data.strip():
+                return ()
         chunk = json.loads(data)
-        if not isinstance(chunk, dict):
-            raise ValueError("chunk is not a JSON object")
         if chunk.get("error") or event == "error":
             raise stream_error(self.provider, chunk, self.config.api_key)
-        if isinstance(chunk.get("usage"), dict):
-            _set_usage(draft, chunk["usage"])
-        items: list[StreamItem] = []
-        for choice in chunk.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                continue  # only the first choice is asked for
-            delta = choice.get("delta") or {}
-            items += draft.add_text(delta.get("content"))
-            for position, call in enumerate(delta.get("tool_calls") or ()):
+        if (usage := chunk.get("usage")) is not None:
+            _set_usage(draft, usage)
+        choices = chunk.get("choices")
+        if not choices or choices[0].get("index", 0) != 0:
+            return ()  # the usage chunk, or a choice other than the first (never asked for)
+        choice = choices[0]
+        delta = choice.get("delta") or {}
+        items = draft.add_text(delta.get("content")) if "content" in delta else []
+        if calls := delta.get("tool_calls"):
+            for position, call in enumerate(calls):
                 function = call.get("function") or {}
                 items += draft.add_call(call.get("index", position), call.get("id"),
                                         function.get("name"), function.get("arguments"))
-            if reason := choice.get("finish_reason"):
-                draft.stop = STOP_REASONS.get(reason, "end_turn")
-                draft.done = True  # [DONE] and the usage chunk may still follow
+        if reason := choice.get("finish_reason"):
+            draft.stop = STOP_REASONS.get(reason, "end_turn")
+            draft.done = True  # [DONE] and the usage chunk may still follow
         return items
 
     def on_body(self, draft: Draft, data: Any) -> None:
         if data.get("error"):
             raise stream_error(self.provider, data, self.config.api_key)
-        if isinstance(data.get("usage"), dict):
-            _set_usage(draft, data["usage"])
+        _set_usage(draft, data.get("usage"))
         choice = data["choices"][0]
         message = choice.get("message") or {}
         draft.add_text(message.get("content"))
@@ -102,7 +101,9 @@ class OpenAIProvider(SSEClient):
         draft.stop = STOP_REASONS.get(choice.get("finish_reason") or "stop", "end_turn")
 
 
-def _set_usage(draft: Draft, usage: dict[str, Any]) -> None:
+def _set_usage(draft: Draft, usage: Any) -> None:
+    if not isinstance(usage, dict):
+        return
     details = usage.get("prompt_tokens_details") or {}
     cached = as_int(details.get("cached_tokens")) if isinstance(details, dict) else 0
     draft.set_usage(input_tokens=max(as_int(usage.get("prompt_tokens")) - cached, 0),
