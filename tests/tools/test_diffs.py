@@ -15,11 +15,17 @@ from joiner.tools.edits import find_all, replace_at
 HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 
+def ref_lines(text: str) -> list[str]:
+    """Lines ended by \n only, written independently of the module under test."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
 def apply_diff(before: str, diff: str) -> str:
     """A strict unified-diff applier (checks every context and removed line and the ranges)."""
     if not diff:
         return before
-    old = split_lines(before)
+    old = ref_lines(before)
     lines = diff.split("\n")[2:]  # the --- and +++ headers
     out: list[str] = []
     at = 0
@@ -52,7 +58,8 @@ def apply_diff(before: str, diff: str) -> str:
     return "".join(out)
 
 
-texts = st.lists(st.sampled_from(["a\n", "b\n", "c\n", "\n", "a", "b", "x\r\n", "é\n"]),
+texts = st.lists(st.sampled_from(["a\n", "b\n", "c\n", "\n", "a", "b", "x\r\n", "é\n", "y\r",
+                                  "\x0c\n", "\u2028"]),
                  max_size=25).map("".join)
 
 
@@ -74,6 +81,11 @@ def test_edit_regions_match_str_replace_and_their_diff_applies(text: str, old: s
     assert replaced.after == text.replace(old, new)
     diff = diff_changes("f.txt", split_lines(text), replaced.changes)
     assert apply_diff(text, diff) == replaced.after
+
+
+@given(text=texts)
+def test_split_lines_splits_at_newlines_only(text: str) -> None:
+    assert split_lines(text) == ref_lines(text)
 
 
 def test_new_and_deleted_files() -> None:

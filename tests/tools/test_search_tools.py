@@ -152,3 +152,10 @@ async def test_grep_stops_ripgrep_on_a_flood(tmp_path: Path) -> None:
     (tmp_path / "flood.txt").write_text("hit\n" * 30_000)
     out = await make_tools(tmp_path, grep_max_matches=10)["grep"].run({"pattern": "hit"})
     assert out.text.splitlines()[-1].startswith("… more than")
+
+
+async def test_output_lines_longer_than_a_read_chunk_stay_whole(tmp_path: Path) -> None:
+    (tmp_path / "long.txt").write_text("y" * 150_000 + " hit\nhit again\n")
+    tools = make_tools(tmp_path, grep_max_line_chars=200_000, grep_max_bytes=400_000)
+    lines = (await tools["grep"].run({"pattern": "hit"})).text.splitlines()
+    assert lines == ["long.txt:1:" + "y" * 150_000 + " hit", "long.txt:2:hit again"]

@@ -35,6 +35,9 @@ def split_lines(text: str) -> list[str]:
     """Lines with their ``\\n`` kept; only ``\\n`` ends a line (not ``\\r`` or form feeds)."""
     if not text:
         return []
+    lines = text.splitlines(keepends=True)  # fast, but also splits at \r, \f, \x1c, ...
+    if len(lines) == text.count("\n") + (not text.endswith("\n")):
+        return lines  # so only \n (or \r\n) ended lines: the same as the split below
     parts = text.split("\n")
     lines = [part + "\n" for part in parts[:-1]]
     if parts[-1]:

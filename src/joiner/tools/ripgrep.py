@@ -74,10 +74,12 @@ async def run_rg(args: list[str], cwd: Path, keep: int, ceiling: int) -> RgResul
     pending = b""
     try:
         while chunk := await process.stdout.read(1 << 16):
-            parts = (pending + chunk).split(b"\n")
-            pending = parts.pop()
-            for part in parts[: max(0, keep - len(lines))]:
-                lines.append(part.decode("utf-8", errors="replace"))
+            complete_lines, newline, pending = (pending + chunk).rpartition(b"\n")
+            if not newline:  # no complete line yet: all of it is pending
+                continue
+            parts = complete_lines.decode("utf-8", errors="replace").split("\n")
+            if len(lines) < keep:
+                lines += parts[: keep - len(lines)]
             total += len(parts)
             if total >= ceiling:
                 complete = False
