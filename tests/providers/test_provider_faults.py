@@ -170,3 +170,11 @@ async def test_two_429s_then_success_through_the_retry_loop(kind, loopback):
     assert [e.type for e in sink.events] == [RETRY, ASSISTANT_PARTIAL, RETRY]
     assert sink.events[0].data["wait_s"] == 0 and sink.events[0].data["status"] == 429
     assert sink.events[1].data["text"] == "cut here"
+
+
+async def test_a_redirect_is_not_followed_and_names_the_base_url(kind, loopback):
+    server = loopback([{"status": 301, "headers": {"Location": "https://elsewhere/v1"},
+                        "body": ""}])
+    err = await fail(kind, server)
+    assert err.retryable is False and err.status == 301
+    assert err.message.startswith("301 redirected to https://elsewhere/v1 (check the base URL")

@@ -188,7 +188,7 @@ class SSEClient:
         try:
             async with self._http().stream("POST", self.url(), content=content,
                                            headers=headers) as response:
-                if response.status_code >= 400:
+                if response.status_code >= 300:
                     raise status_error(
                         self.provider, response, await response.aread(), model=self.model,
                         base_url=self.config.base_url, api_key=self.config.api_key,

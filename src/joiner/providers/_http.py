@@ -139,6 +139,10 @@ def status_error(
 ) -> ProviderError:
     """An HTTP error status as a ``ProviderError``: the status and the server's own message."""
     status = response.status_code
+    if 300 <= status < 400:  # redirects are not followed: a request body must not be re-sent
+        where = response.headers.get("location", "elsewhere")
+        return ProviderError(provider, f"{status} redirected to {where} (check the base URL "
+                             f"{base_url})", status=status)
     message = redact(server_message(body, response.reason_phrase or "error"), api_key)
     if status == 401:
         message += f" (check {key_env})"
@@ -176,7 +180,9 @@ def transport_error(
         return ProviderError(provider, f"request timed out ({detail})", retryable=True)
     if isinstance(exc, httpx.ConnectError):
         return ProviderError(provider, f"cannot connect to {base_url}: {detail}", retryable=True)
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+    if isinstance(exc, httpx.RemoteProtocolError):  # e.g. "incomplete chunked read"
+        return ProviderError(provider, "the connection was cut mid-answer", retryable=True)
+    if isinstance(exc, httpx.ReadError):
         return ProviderError(provider, f"the connection was cut mid-answer ({detail})",
                              retryable=True)
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
