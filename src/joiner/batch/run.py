@@ -1,0 +1,163 @@
+"""``joiner batch``: read the tasks, skip those already done, fan out, summarize.
+
+The results file says what is done: a re-run of the same command skips every id
+already in it (resume after a crash or Ctrl+C; nothing done twice, nothing lost).
+Each task's copy lives under ``DATA_DIR/batch/<key>/`` where the key comes from
+the results file's path, so a re-run finds (and replaces) an interrupted task's copy.
+
+The batch budget counts what the tasks already in the results file cost, then each
+task's spend as it goes; once it is reached no new task starts (running ones finish).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from joiner.batch.local import BatchInterrupted, run_pool
+from joiner.batch.progress import BatchProgress, Tally
+from joiner.batch.ray_pool import RayStopped
+from joiner.batch.results import Recorded, ResultsFile, task_key
+from joiner.batch.tasks import Task, TaskFile, read_tasks
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class BatchError(Exception):
+    """The batch cannot start; ``code`` is the exit code (2: bad usage)."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(slots=True)
+class BatchOptions:
+    tasks_path: Path
+    output: Path | None = None  # default: TASKS.results.jsonl beside the tasks file
+    concurrency: int | None = None  # default: the cores (local) or the cluster's CPUs (Ray)
+    max_budget_usd: float | None = None
+    ray: bool = False
+    ray_address: str | None = None  # with ``ray``: None starts a local Ray
+
+
+def default_output(tasks_path: Path) -> Path:
+    return tasks_path.with_name(tasks_path.name.removesuffix(".jsonl") + ".results.jsonl")
+
+
+def core_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def batch_dir_for(output: Path) -> Path:
+    """Where the tasks' copies of this batch live (stable across re-runs)."""
+    from joiner.config import data_dir
+
+    key = hashlib.sha256(str(output.absolute()).encode()).hexdigest()[:12]
+    return data_dir() / "batch" / key
+
+
+def _load(options: BatchOptions) -> TaskFile:
+    try:
+        return read_tasks(options.tasks_path)
+    except FileNotFoundError:
+        raise BatchError(f"no tasks file {options.tasks_path}") from None
+    except IsADirectoryError:
+        raise BatchError(f"{options.tasks_path} is a directory, not a tasks file") from None
+    except UnicodeDecodeError:
+        raise BatchError(f"{options.tasks_path} is not UTF-8 text (one JSON task per line)") \
+            from None
+    except OSError as err:
+        raise BatchError(f"cannot read {options.tasks_path}: {err.strerror}") from None
+
+
+class Batch:
+    """One invocation: ``Batch(options).run() -> exit code``; progress on stderr."""
+
+    def __init__(self, options: BatchOptions) -> None:
+        self.options = options
+        self.output = options.output or default_output(options.tasks_path)
+        self.results = ResultsFile(self.output)
+
+    def run(self) -> int:
+        if self.options.ray:
+            from joiner.batch.ray_pool import import_ray
+
+            import_ray()  # a missing extra is one line before anything starts
+        found = _load(self.options)
+        name = self.options.tasks_path.name
+        recorded = self._recorded()
+        todo = [t for t in found.tasks if task_key(t.id) not in recorded.ids]
+        tally = Tally(len(todo), recorded)
+        progress = BatchProgress(tally)
+        for problem in found.problems:
+            progress.note(f"joiner: {name}:{problem.line}: {problem.message} (not run)")
+        for warning in found.warnings:
+            progress.note(f"joiner: {name}:{warning.line}: {warning.message}")
+        if not found.tasks and found.problems:
+            raise BatchError(f"{name} has no valid task (see the lines above)")
+        skipped = len(found.tasks) - len(todo)
+        if skipped:
+            progress.note(f"joiner: {skipped} of {len(found.tasks)} tasks already in "
+                          f"{self.output}: skipped")
+        budget = self.options.max_budget_usd
+
+        def spent() -> bool:
+            return budget is not None and tally.spent >= budget
+
+        batch_dir = batch_dir_for(self.output)
+        try:
+            with progress:
+                left = self._fan_out(todo, batch_dir, tally, progress, spent)
+        except (BatchInterrupted, RayStopped):
+            progress.note(f"joiner: interrupted: {tally.done + tally.failed} results written "
+                          f"to {self.output}; run the same command again to do the other "
+                          f"{len(todo) - tally.done - tally.failed}")
+            return EXIT_INTERRUPTED
+        finally:
+            self.results.close()
+        return self._summary(progress, tally, found, left, skipped, batch_dir)
+
+    def _recorded(self) -> Recorded:
+        try:
+            return self.results.load()
+        except IsADirectoryError:
+            raise BatchError(f"--output {self.output} is a directory") from None
+        except OSError as err:
+            raise BatchError(f"cannot read {self.output}: {err.strerror}") from None
+
+    def _fan_out(self, todo: list[Task], batch_dir: Path, tally: Tally, progress: BatchProgress,
+                 spent: Callable[[], bool]) -> list[Task]:
+        if self.options.ray:
+            from joiner.batch.ray_pool import cluster_cpus, connect, import_ray, run_on_ray
+
+            ray = import_ray()
+            connect(ray, self.options.ray_address)
+            in_flight = self.options.concurrency or cluster_cpus(ray)
+            return run_on_ray(ray, todo, in_flight, batch_dir, self.results, tally, progress,
+                              spent)
+        concurrency = self.options.concurrency or core_count()
+        return asyncio.run(run_pool(todo, concurrency, batch_dir, self.results, tally, progress,
+                                    spent))
+
+    def _summary(self, progress: BatchProgress, tally: Tally, found: TaskFile, left: list[Task],
+                 skipped: int, batch_dir: Path) -> int:
+        if left:
+            progress.note(f"joiner: batch budget ${self.options.max_budget_usd:g} reached "
+                          f"(${tally.spent:.4f} spent): {len(left)} tasks not started; raise "
+                          "--max-budget-usd and run the same command again to do them")
+        progress.note(f"joiner: batch: {tally.done} done, {tally.failed} failed"
+                      + (f", {skipped} already done" if skipped else "")
+                      + (f", {len(found.problems)} malformed lines" if found.problems else "")
+                      + f" · {tally.tokens:,} tokens · ${tally.spent:.4f} · results in "
+                      f"{self.output} · copies under {batch_dir}")
+        failed = tally.failed or left or found.problems or tally.interrupted
+        return EXIT_FAILED if failed else EXIT_OK
+
