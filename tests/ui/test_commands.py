@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.command import CommandPalette
-from ui_support import EDIT_STEPS, finish_turn, send, started, wait_for
+from ui_support import finish_turn, send, started, wait_for
 
 from joiner.ui.commands import COMMANDS, palette_entries, parse_slash
 from joiner.ui.widgets.conversation import Notice

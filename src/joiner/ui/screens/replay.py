@@ -71,10 +71,12 @@ def files_text(files: dict[str, Any]) -> Text:
 class ReplayScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_play", "Play/pause"),
-        Binding("right,l", "step(1)", "Step"),
-        Binding("left,h", "step(-1)", "Back"),
-        Binding("plus,equals_sign,up", "speed(1)", "Faster"),
-        Binding("minus,down", "speed(-1)", "Slower"),
+        Binding("l", "step(1)", "Step", show=False),
+        Binding("h", "step(-1)", "Back", show=False),
+        Binding("right", "step(1)", "Step", key_display="→", priority=True),
+        Binding("left", "step(-1)", "Back", key_display="←", priority=True),
+        Binding("plus,equals_sign,up", "speed(1)", "Faster", key_display="+"),
+        Binding("minus,down", "speed(-1)", "Slower", key_display="-"),
         Binding("home", "jump(0)", "Start", show=False),
         Binding("end", "jump(-1)", "End", show=False),
         Binding("escape,q", "close", "Close"),

@@ -16,6 +16,7 @@ from textual.widgets import Collapsible, Static
 from joiner.ui.workflow_model import parse_arguments, summarize_arguments
 
 RESULT_LINES = 40
+SHOWN_DURATION_MS = 1000  # quicker calls show no duration (the workflow panel has them all)
 ICONS = {"queued": "·", "running": "…", "approval": "?", "done": "✓", "failed": "✗",
          "refused": "⊘", "interrupted": "⏹"}
 
@@ -89,7 +90,8 @@ class ToolBlock(Collapsible):
         else:
             state = "failed" if message.get("is_error") else "done"
         duration = data.get("duration_ms")
-        extra = f"  {duration / 1000:.1f}s" if isinstance(duration, int | float) else ""
+        slow = isinstance(duration, int | float) and duration >= SHOWN_DURATION_MS
+        extra = f"  {duration / 1000:.1f}s" if slow else ""  # type: ignore[operator]
         diff = data.get("diff")
         if isinstance(diff, str) and diff.strip():
             extra = f"  {diff_stat(diff)}{extra}"

@@ -74,7 +74,6 @@ class WorkflowView(VerticalScroll):
         yield self.body
 
     def on_mount(self) -> None:
-        self.anchor()
         self._clock = self.set_interval(TICK, self._tick, pause=False)
         self.redraw()
 
@@ -97,7 +96,10 @@ class WorkflowView(VerticalScroll):
     def redraw(self) -> None:
         self._dirty = False
         if self.display:
+            following = self.scroll_y >= self.max_scroll_y  # the newest step stays in view
             self.body.update(render_steps(self.model.steps, self.clock()))
+            if following:
+                self.call_after_refresh(self.scroll_end, animate=False)
 
     def reset(self, model: WorkflowModel | None = None) -> None:
         self.model = model or WorkflowModel()
