@@ -295,3 +295,12 @@ async def test_concurrent_edits_of_one_file_both_land(root: Path,
     await asyncio.gather(*edits)
     text = (root / "m.txt").read_text()
     assert all(f"LINE {i}\n" in text for i in range(0, 50, 7))
+
+
+async def test_a_fifo_is_refused_instead_of_blocking(root: Path, tools: dict[str, Tool]) -> None:
+    os.mkfifo(root / "pipe")
+    for name, args in (("read_file", {"path": "pipe"}),
+                       ("write_file", {"path": "pipe", "content": "x"}),
+                       ("edit_file", {"path": "pipe", "old_string": "a", "new_string": "b"})):
+        with pytest.raises(ToolError, match="not a regular file"):
+            await asyncio.wait_for(tools[name].run(args), 5)

@@ -159,3 +159,17 @@ async def test_output_lines_longer_than_a_read_chunk_stay_whole(tmp_path: Path) 
     tools = make_tools(tmp_path, grep_max_line_chars=200_000, grep_max_bytes=400_000)
     lines = (await tools["grep"].run({"pattern": "hit"})).text.splitlines()
     assert lines == ["long.txt:1:" + "y" * 150_000 + " hit", "long.txt:2:hit again"]
+
+
+async def test_a_gitignore_above_the_repository_does_not_apply(tmp_path: Path) -> None:
+    """A dotfiles repository in a parent directory ignoring everything (``*``) must not hide
+    the workspace's files; without a git repository of its own the workspace's .gitignore
+    still applies."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("*\n")
+    root = tmp_path / "project"
+    (root / ".git").mkdir(parents=True)
+    (root / "main.py").write_text("needle\n")
+    tools = make_tools(root)
+    assert (await tools["list_files"].run({})).text == "main.py"
+    assert (await tools["grep"].run({"pattern": "needle"})).text == "main.py:1:needle"

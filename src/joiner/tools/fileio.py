@@ -18,8 +18,24 @@ def looks_binary(head: bytes) -> bool:
     return b"\x00" in head[:SNIFF_BYTES]
 
 
+def check_regular(path: Path, rel: str) -> None:
+    """Refuse what is neither a regular file nor absent: directories, and FIFOs and devices,
+    whose opening could block the tool forever."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise ToolError(f"cannot use {rel}: {err.strerror or err}") from None
+    if stat.S_ISDIR(mode):
+        raise ToolError(f"{rel} is a directory, not a file (use list_files)")
+    if not stat.S_ISREG(mode):
+        raise ToolError(f"{rel} is not a regular file (a pipe, socket or device)")
+
+
 def read_text(path: Path, rel: str) -> str:
     """The file's text (UTF-8, undecodable bytes replaced); ``ToolError`` if absent or binary."""
+    check_regular(path, rel)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -35,8 +51,7 @@ def read_text(path: Path, rel: str) -> str:
 
 def read_existing(path: Path, rel: str) -> str | None:
     """The text of ``path``, or None if it does not exist (for writes: None means "created")."""
-    if path.is_dir():
-        raise ToolError(f"{rel} is a directory; give the path of a file")
+    check_regular(path, rel)
     if not path.exists():
         return None
     try:

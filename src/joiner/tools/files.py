@@ -18,7 +18,14 @@ from joiner.core import ToolError, ToolOutput
 from joiner.tools.base import ToolArgs, WorkspaceTool
 from joiner.tools.diffs import diff_changes, make_diff, split_lines
 from joiner.tools.edits import Replacement, find_all, line_numbers, replace_at
-from joiner.tools.fileio import SNIFF_BYTES, looks_binary, read_existing, read_text, write_atomic
+from joiner.tools.fileio import (
+    SNIFF_BYTES,
+    check_regular,
+    looks_binary,
+    read_existing,
+    read_text,
+    write_atomic,
+)
 
 PATH_HELP = "Path of the file, relative to the workspace root (or absolute inside it)."
 
@@ -50,8 +57,7 @@ class ReadFile(WorkspaceTool):
         return ToolOutput(text, meta={"files_read": [rel]})
 
     def _read(self, path: Path, rel: str, start: int, limit: int) -> str:
-        if path.is_dir():
-            raise ToolError(f"{rel} is a directory, not a file (use list_files)")
+        check_regular(path, rel)
         try:
             with path.open("rb") as handle:
                 if looks_binary(handle.read(SNIFF_BYTES)):

@@ -1,10 +1,14 @@
 """Running ripgrep (the ``rg`` binary of the ``ripgrep`` wheel from PyPI).
 
-ripgrep honours ``.gitignore`` (also outside a git repository, with ``--no-require-git``),
-``.ignore`` and ``.rgignore``, and skips hidden files and directories (so ``.git``) and binary
-files; it never descends into an ignored directory, so a huge ignored ``node_modules`` costs
-nothing. The user's ripgrep config file is not read (``--no-config``), so results do not depend
-on it.
+ripgrep honours ``.gitignore``, ``.ignore`` and ``.rgignore``, and skips hidden files and
+directories (so ``.git``) and binary files; it never descends into an ignored directory, so a huge
+ignored ``node_modules`` costs nothing. The user's ripgrep config file is not read
+(``--no-config``), so results do not depend on it.
+
+In a git repository ripgrep stops at the repository's boundary (a ``.gitignore`` of a parent
+directory outside the repository, such as a dotfiles repository's ``*`` in the home directory,
+does not apply). A workspace that is no git repository still gets its ``.gitignore`` honoured,
+through ``--no-require-git``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 from joiner.core import ToolError
 
-BASE_ARGS = ("--no-config", "--no-require-git", "--color", "never")
+BASE_ARGS = ("--no-config", "--color", "never")
 EXE = "rg.exe" if sys.platform == "win32" else "rg"
 
 
@@ -50,6 +54,11 @@ class RgResult:
     complete: bool  # False: rg was stopped after ``ceiling`` lines, there may be more
     errors: str  # rg's stderr (warnings or the reason it failed)
     returncode: int | None
+
+
+def workspace_args(root: Path) -> list[str]:
+    """Arguments that depend on the workspace: is it a git repository?"""
+    return [] if (root / ".git").exists() else ["--no-require-git"]
 
 
 async def run_rg(args: list[str], cwd: Path, keep: int, ceiling: int) -> RgResult:

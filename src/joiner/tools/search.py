@@ -15,7 +15,7 @@ from pydantic import Field
 
 from joiner.core import ToolError, ToolOutput
 from joiner.tools.base import ToolArgs, WorkspaceTool
-from joiner.tools.ripgrep import RgResult, check_failure, run_rg
+from joiner.tools.ripgrep import RgResult, check_failure, run_rg, workspace_args
 
 # Lines of rg output read at most before stopping it; beyond: "more than N".
 COUNT_CEILING = 200_000
@@ -43,7 +43,7 @@ class ListFiles(WorkspaceTool):
 
     async def call(self, args: ListArgs) -> ToolOutput:
         directory, prefix = self._directory(args.path)
-        rg_args = ["--files"]
+        rg_args = ["--files", *workspace_args(self.workspace.root)]
         if args.pattern:
             rg_args += ["--glob", args.pattern]
         result = await run_rg(rg_args, directory, COUNT_CEILING, COUNT_CEILING)
@@ -106,7 +106,8 @@ class Grep(WorkspaceTool):
         rel = self.workspace.relative(resolved)
         if not resolved.exists():
             raise ToolError(f"{rel} does not exist")
-        rg_args = ["--line-number", "--no-heading", "--with-filename", "--null",
+        rg_args = [*workspace_args(self.workspace.root),
+                   "--line-number", "--no-heading", "--with-filename", "--null",
                    "--max-columns", str(self.limits.grep_max_line_chars), "--max-columns-preview",
                    "-e", args.pattern]
         if args.glob:
