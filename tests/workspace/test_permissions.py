@@ -117,3 +117,11 @@ def test_tools_for_mode_offers_only_read_tools_in_plan(tmp_path: Path) -> None:
         assert len(tools_for_mode(tools, mode)) == 6
     with pytest.raises(ValueError):
         tools_for_mode(tools, "nope")
+
+
+async def test_refusals_name_an_mcp_tool() -> None:
+    approval = await PermissionGate("default").approve(
+        ApprovalRequest("c", "mcp__github__create_issue", "edit", {}))
+    assert approval.reason == ("the permission mode 'default' does not allow calls of the MCP "
+                               "tool mcp__github__create_issue in a headless run (use "
+                               "--permission-mode accept-edits or auto)")

@@ -49,19 +49,21 @@ def _needs_asking(mode: str, kind: str) -> bool | None:
     return not (mode == "accept-edits" and kind == "edit")
 
 
-def _what(kind: str) -> str:
-    return _WHAT.get(kind, f"{kind} tools")
+def _what(request: ApprovalRequest) -> str:
+    if request.tool.startswith("mcp__"):  # MCP tools are named mcp__SERVER__TOOL
+        return f"calls of the MCP tool {request.tool}"
+    return _WHAT.get(request.kind, f"{request.kind} tools")
 
 
-def _headless_refusal(mode: str, kind: str) -> str:
-    fix = "auto" if kind != "edit" else "accept-edits or auto"
-    return (f"the permission mode '{mode}' does not allow {_what(kind)} in a headless run "
+def _headless_refusal(mode: str, request: ApprovalRequest) -> str:
+    fix = "auto" if request.kind != "edit" else "accept-edits or auto"
+    return (f"the permission mode '{mode}' does not allow {_what(request)} in a headless run "
             f"(use --permission-mode {fix})")
 
 
-def _plan_refusal(kind: str) -> str:
+def _plan_refusal(request: ApprovalRequest) -> str:
     return ("the permission mode 'plan' allows only read-only tools, not "
-            f"{_what(kind)} (use --permission-mode accept-edits or auto to make changes)")
+            f"{_what(request)} (use --permission-mode accept-edits or auto to make changes)")
 
 
 class PermissionGate:
@@ -91,12 +93,12 @@ class PermissionGate:
     async def approve(self, request: ApprovalRequest) -> Approval:
         decision = _needs_asking(self._mode, request.kind)
         if decision is None:
-            return Approval(False, _plan_refusal(request.kind))
+            return Approval(False, _plan_refusal(request))
         if not decision or request.tool in self._session_allowed:
             return Approval(True, f"allowed by the permission mode '{self._mode}'"
                             if not decision else "allowed for this session")
         if self.ask is None:
-            return Approval(False, _headless_refusal(self._mode, request.kind))
+            return Approval(False, _headless_refusal(self._mode, request))
         approval = await self.ask(request)
         if approval.allowed and approval.reason == SESSION:
             self._session_allowed.add(request.tool)
