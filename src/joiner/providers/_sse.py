@@ -48,8 +48,12 @@ class SSEParser:
 
 
 def _event(block: bytes) -> Event | None:
-    if block.startswith(b"data: ") and b"\n" not in block:  # the usual one-line event
+    if block.startswith(b"data: ") and b"\n" not in block:  # OpenAI's usual event
         return "", block[6:].decode("utf-8", "replace")
+    if block.startswith(b"event: ") and block.count(b"\n") == 1:  # Anthropic's usual event
+        head, _, data = block.partition(b"\n")
+        if data.startswith(b"data: "):
+            return head[7:].decode("utf-8", "replace"), data[6:].decode("utf-8", "replace")
     kind, data = b"", []
     for line in block.split(b"\n"):
         if not line or line.startswith(b":"):  # blank, or a comment (keep-alive)
