@@ -149,7 +149,11 @@ def run_headless(session: Session, prompt: str, output_format: str) -> int:
 
 async def _run_interruptible(session: Session, prompt: str, sinks: list[Any]) -> RunResult:
     """Run the prompt; Ctrl+C (SIGINT) or SIGTERM cancels it cleanly (the agent records it)."""
-    task = asyncio.ensure_future(session.run(prompt, sinks))
+    async def run() -> RunResult:
+        async with session:
+            return await session.run(prompt, sinks)
+
+    task = asyncio.ensure_future(run())
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)

@@ -73,6 +73,11 @@ class Session:
         self._open_store()
         self.model = self._choose_model()
         self.provider = self._make_provider(self.model)
+        self.builtin_tools = self._builtin_tools()
+        from joiner.workspace.permissions import PermissionGate
+
+        self.gate = PermissionGate(self.permission_mode, ask)
+        self._servers: Any = None  # the MCP servers, kept while the session is entered
         self.prices = self._prices()  # a malformed [pricing] table fails here: exit 2
 
     # -- set-up -------------------------------------------------------------------------------
@@ -130,14 +135,28 @@ class Session:
         return CostMeter(self.prices, self.budget, window, self.warn, spent=previous,
                          session_id=self.session_id)
 
-    def _tools(self, extra: list[Any] | None = None) -> list[Any]:
-        """The built-in tools plus ``extra`` (the MCP servers' tools), as the mode allows."""
+    def _builtin_tools(self) -> list[Any]:
         from joiner.tools import builtin_tools
         from joiner.workspace.guard import Workspace
+
+        try:
+            return builtin_tools(Workspace(self.workspace), self.config.get("limits"))
+        except ValueError as err:
+            raise SetupError(f"[limits] in config: {err}") from None
+
+    def _tools(self, extra: list[Any] | None = None) -> list[Any]:
+        """The built-in tools plus ``extra`` (the MCP servers' tools), as the mode allows."""
         from joiner.workspace.permissions import tools_for_mode
 
-        tools = builtin_tools(Workspace(self.workspace), self.config.get("limits"))
-        return tools_for_mode([*tools, *(extra or [])], self.permission_mode)
+        return tools_for_mode([*self.builtin_tools, *(extra or [])], self.permission_mode)
+
+    def set_permission_mode(self, mode: str) -> None:
+        """Switch mode mid-session (TUI); 'allow for this session' answers are kept."""
+        from joiner.workspace.permissions import check_mode
+
+        check_mode(mode)
+        self.permission_mode = mode
+        self.gate.mode = mode
 
     def _system_prompt(self) -> str:
         """The system prompt with the user's and the project's AGENTS.md."""
@@ -176,19 +195,50 @@ class Session:
 
         return usage_totals(self.store, self.session_id)
 
+    async def __aenter__(self) -> Session:
+        """Inside ``async with session:`` the MCP servers stay up across runs (the TUI)."""
+        await self._start_servers()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _start_servers(self) -> Any:
+        if self._servers is None:
+            from joiner.mcp import start_servers
+
+            servers = start_servers(self.config, self.workspace, self.warn)
+            await servers.start()
+            self._servers = servers
+        return self._servers
+
+    async def _stop_servers(self) -> None:
+        servers, self._servers = self._servers, None
+        if servers is not None:
+            await servers.close()
+
+    async def aclose(self) -> None:
+        """Stop the MCP servers and close the provider's connections."""
+        await self._stop_servers()
+        close = getattr(self.provider, "aclose", None)
+        if close is not None:
+            await close()
+
     async def run(self, prompt: str, sinks: list[EventSink]) -> RunResult:
         """Answer one prompt in this session; every event goes to the store, then ``sinks``.
 
-        The configured MCP servers start with the run and are stopped when it ends.
+        Outside ``async with session:`` the MCP servers start with the run and stop after it.
         """
-        from joiner.mcp import start_servers
-
-        async with start_servers(self.config, self.workspace, self.warn) as mcp:
-            return await self._run(prompt, sinks, mcp.tools)
+        entered = self._servers is not None
+        servers = await self._start_servers()
+        try:
+            return await self._run(prompt, sinks, servers.tools)
+        finally:
+            if not entered:
+                await self._stop_servers()
 
     async def _run(self, prompt: str, sinks: list[EventSink], mcp_tools: list[Any]) -> RunResult:
         from joiner.sessions import StoreSink
-        from joiner.workspace.permissions import PermissionGate
 
         history = self.history()
         previous = self.spent()
@@ -197,7 +247,7 @@ class Session:
         agent = Agent(
             self.provider,
             self._tools(mcp_tools),
-            PermissionGate(self.permission_mode, self.ask),
+            self.gate,
             sink,
             self._meter(previous),
             system=self._system_prompt(),
