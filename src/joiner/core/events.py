@@ -24,6 +24,7 @@ USAGE = "usage"  # {turn, model, input_tokens, ..., estimated, cost_usd, totals.
 TOOL_CALL = "tool_call"  # {id, name, arguments}
 APPROVAL = "approval"  # {id, name, decision, reason, diff?}
 TOOL_RESULT = "tool_result"  # {message, duration_ms, diff?, files_read?, files_modified?}
+LOOP_NOTE = "loop_note"  # {tool_call_id, note}  added to that tool result before it is sent
 RETRY = "retry"  # {attempt, wait_s, error}
 WARNING = "warning"  # {message}
 ERROR = "error"  # {message}

@@ -15,9 +15,9 @@ from typing import Any
 from joiner.core import Approver, ContextFitter, EventSink, Meter, Provider, ProviderError, Tool
 from joiner.core.events import (
     ASSISTANT_MESSAGE,
-    ASSISTANT_PARTIAL,
     ERROR,
     INTERRUPTED,
+    LOOP_NOTE,
     REQUEST_START,
     TEXT_DELTA,
     TOOL_CALL_DELTA,
@@ -26,7 +26,7 @@ from joiner.core.events import (
     USER_PROMPT,
     Event,
 )
-from joiner.core.guards import LoopGuard
+from joiner.core.guards import LoopGuard, with_note
 from joiner.core.messages import Message, ModelRequest, ModelResponse, TextDelta, ToolCallDelta
 from joiner.core.retry import RetryPolicy, stream_with_retry
 from joiner.core.tool_runner import ToolRunner
@@ -92,7 +92,7 @@ class Agent:
                 if verdict == "stop":
                     return self._finish("loop", guard.message, turns, messages)
                 if verdict == "warn":
-                    messages[-1].text += f"\n\n[joiner] {guard.note}"
+                    self._note(messages[-1], guard.note)
         except ProviderError as err:
             return self._finish("error", str(err), turns, messages)
         except asyncio.CancelledError:
@@ -106,23 +106,15 @@ class Agent:
             request = await self.context.fit(request, self.provider)
         self.sink.emit(Event(REQUEST_START, {"turn": turn, "model": self.provider.name}))
         response: ModelResponse | None = None
-        shown: list[str] = []  # what was streamed, kept if the request is cancelled
-        try:
-            async for item in stream_with_retry(self.provider, request, self.sink, self.retry):
-                if isinstance(item, TextDelta):
-                    shown.append(item.text)
-                    self.sink.emit(Event(TEXT_DELTA, {"text": item.text}))
-                elif isinstance(item, ToolCallDelta):
-                    self.sink.emit(Event(TOOL_CALL_DELTA, {
-                        "index": item.index, "id": item.id, "name": item.name,
-                        "arguments": item.arguments}))
-                else:
-                    response = item
-        except asyncio.CancelledError:
-            if shown:
-                self.sink.emit(Event(ASSISTANT_PARTIAL, {"text": "".join(shown),
-                                                         "error": "interrupted"}))
-            raise
+        async for item in stream_with_retry(self.provider, request, self.sink, self.retry):
+            if isinstance(item, TextDelta):
+                self.sink.emit(Event(TEXT_DELTA, {"text": item.text}))
+            elif isinstance(item, ToolCallDelta):
+                self.sink.emit(Event(TOOL_CALL_DELTA, {
+                    "index": item.index, "id": item.id, "name": item.name,
+                    "arguments": item.arguments}))
+            else:
+                response = item
         if response is None:
             raise ProviderError(self.provider.name, "the stream ended without an answer")
         self.sink.emit(Event(ASSISTANT_MESSAGE, {"message": response.message.to_dict(),
@@ -131,6 +123,12 @@ class Agent:
         self.sink.emit(Event(USAGE, {"turn": turn,
                                      **self.meter.record(response.usage, self.provider.name)}))
         return response
+
+    def _note(self, result: Message, note: str) -> None:
+        """Tell the model about a loop in ``result`` (a tool result already recorded): the
+        ``loop_note`` event is what a resumed session rebuilds it from."""
+        result.text = with_note(result.text, note)
+        self.sink.emit(Event(LOOP_NOTE, {"tool_call_id": result.tool_call_id, "note": note}))
 
     def _limit_reached(self, turns: int) -> tuple[str, str] | None:
         if self.max_turns is not None and turns >= self.max_turns:

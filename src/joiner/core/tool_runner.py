@@ -33,8 +33,13 @@ class ToolRunner:
         for call in calls:
             self.sink.emit(Event(TOOL_CALL, {"id": call.id, "name": call.name,
                                              "arguments": call.arguments}))
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self.run_one(call)) for call in calls]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self.run_one(call)) for call in calls]
+        except BaseExceptionGroup as failed:
+            # run_one turns every tool failure into a result; what gets here is the sink's
+            # own failure (the session store cannot write): raise it as itself, not as a group
+            raise failed.exceptions[0] from None
         return [task.result() for task in tasks]
 
     async def run_one(self, call: ToolCall) -> Message:
