@@ -30,6 +30,10 @@ WARNING = "warning"  # {message}
 ERROR = "error"  # {message}
 RESULT = "result"  # the headless result object
 INTERRUPTED = "interrupted"  # {reason}
+# The older conversation replaced by one summary message (joiner.context): {message, replaced
+# (leading messages of the conversation as it stood), summary, prompts, files_changed, reason,
+# tokens_before, tokens_after, window, summarized_by}
+COMPACTION = "compaction"
 
 EPHEMERAL = frozenset({TEXT_DELTA, TOOL_CALL_DELTA})
 

@@ -59,7 +59,7 @@ def touched_files(events: Iterable[Event]) -> tuple[list[str], list[str]]:
 
 def session_details(info: SessionInfo, events: Sequence[Event],
                     result_limit: int | None = RESULT_LIMIT) -> dict[str, Any]:
-    messages = rebuild_messages(events)
+    messages = rebuild_messages(events, full=True)  # compactions shown where they happened
     files_read, files_modified = touched_files(events)
     return {
         **info.to_dict(),

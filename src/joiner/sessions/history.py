@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from joiner.core.events import ASSISTANT_MESSAGE, LOOP_NOTE, TOOL_RESULT, USER_PROMPT, Event
+from joiner.core.events import (
+    ASSISTANT_MESSAGE,
+    COMPACTION,
+    LOOP_NOTE,
+    TOOL_RESULT,
+    USER_PROMPT,
+    Event,
+)
 from joiner.core.guards import with_note
 from joiner.core.messages import Message
 
@@ -47,8 +54,13 @@ class _Turn:
                 for index, call in enumerate(self.answer.tool_calls)]
 
 
-def rebuild_messages(events: Iterable[Event]) -> list[Message]:
-    """The conversation recorded in ``events`` (any order of reading, sorted by ``seq``)."""
+def rebuild_messages(events: Iterable[Event], *, full: bool = False) -> list[Message]:
+    """The conversation recorded in ``events`` (any order of reading, sorted by ``seq``).
+
+    A ``compaction`` event replaces the leading messages it names by its summary message, so a
+    resumed session sends what the model last saw; with ``full`` the history is kept whole and
+    the summary message is put where the compaction happened (``sessions show``).
+    """
     items: list[Message | _Turn] = []
     open_turns: list[_Turn] = []  # turns still missing results, oldest first
     last_turn: _Turn | None = None
@@ -72,6 +84,17 @@ def rebuild_messages(events: Iterable[Event]) -> list[Message]:
                     break
         elif event.type == LOOP_NOTE and last_turn is not None:
             last_turn.add_note(event.data.get("tool_call_id"), str(event.data.get("note", "")))
+        elif event.type == COMPACTION:
+            summary = Message.from_dict(event.data["message"])
+            if full:
+                items.append(summary)
+            else:
+                items = [summary, *_flatten(items)[int(event.data.get("replaced", 0)):]]
+                open_turns, last_turn = [], None
+    return _flatten(items)
+
+
+def _flatten(items: list[Message | _Turn]) -> list[Message]:
     messages: list[Message] = []
     for item in items:
         if isinstance(item, _Turn):
