@@ -12,6 +12,7 @@ from joiner.core.events import (
     APPROVAL,
     ASSISTANT_PARTIAL,
     ERROR,
+    LOOP_NOTE,
     RETRY,
     TEXT_DELTA,
     TOOL_CALL,
@@ -24,6 +25,8 @@ from joiner.core.loop import RunResult
 from joiner.runtime import Session
 
 EXIT_CODES = {"end_turn": 0, "interrupted": 130}
+NO_USAGE = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
+            "cache_write_tokens": 0, "cost_usd": 0.0}
 
 
 class ChangeCollector:
@@ -69,16 +72,17 @@ class TextOutput:
         if not self.at_line_start:
             self.out.write("\n")
         if result["is_error"]:
-            self.err.write(f"joiner: {result['result']}\n")
-            if result["stop_reason"] in ("interrupted", "budget", "max_turns", "error", "loop"):
-                self.err.write(f"joiner: resume with: joiner --resume {result['session_id']}\n")
+            line, session = result["result"], result["session_id"]
+            if session and session not in line:  # one line: what happened, how to go on
+                line = f"{line.rstrip('.')}; resume with: joiner --resume {session}"
+            self.err.write(f"joiner: {line}\n")
 
 
 class StreamJsonOutput:
     """``stream-json``: one JSON object per line per event, the result last."""
 
     SHOWN = frozenset({TEXT_DELTA, TOOL_CALL, TOOL_RESULT, USAGE, RETRY, WARNING, ERROR, APPROVAL,
-             ASSISTANT_PARTIAL})
+                       ASSISTANT_PARTIAL, LOOP_NOTE})
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
@@ -148,7 +152,8 @@ def run_headless(session: Session, prompt: str, output_format: str) -> int:
 
 
 async def _run_interruptible(session: Session, prompt: str, sinks: list[Any]) -> RunResult:
-    """Run the prompt; Ctrl+C (SIGINT) or SIGTERM cancels it cleanly (the agent records it)."""
+    """Run the prompt; Ctrl+C (SIGINT) or SIGTERM cancels it cleanly (the agent records it:
+    the model request and running tools stop, their process groups killed)."""
     async def run() -> RunResult:
         async with session:
             return await session.run(prompt, sinks)
@@ -159,6 +164,8 @@ async def _run_interruptible(session: Session, prompt: str, sinks: list[Any]) ->
         loop.add_signal_handler(sig, task.cancel)
     try:
         return await task
+    except asyncio.CancelledError:  # before the agent started (e.g. MCP servers starting)
+        return RunResult("Interrupted by the user.", "interrupted", 0, dict(NO_USAGE))
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -5,6 +5,8 @@ Used by every face: the headless CLI, the TUI and batch runs.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,7 +22,8 @@ AskCallback = Callable[[ApprovalRequest], Awaitable[Approval]]
 
 
 class SetupError(Exception):
-    """A run cannot start; ``code`` 2 for bad usage/config, 1 for an environment failure."""
+    """A run cannot start (or go on: the session store failed mid-run); ``code`` 2 for bad
+    usage/config, 1 for an environment failure."""
 
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
@@ -50,6 +53,31 @@ def parse_budget(value: Any) -> float | None:
     return budget
 
 
+RETRY_KEYS = {"attempts": int, "base_delay": float, "max_delay": float, "max_total_wait": float}
+
+
+def retry_policy(section: Any) -> RetryPolicy:
+    """The ``[retry]`` table as a policy; a wrong value is a ``SetupError`` (exit 2) naming it.
+    (``idle_timeout``, also in ``[retry]``, goes to the HTTP providers.)"""
+    if not isinstance(section, dict):
+        raise SetupError("[retry] in config must be a table (e.g. attempts = 4)")
+    policy = RetryPolicy()
+    for key, kind in RETRY_KEYS.items():
+        value = section.get(key)
+        if value is None:
+            continue
+        number = isinstance(value, int | float) and not isinstance(value, bool) \
+            and math.isfinite(value)
+        if kind is int and not (number and value == int(value) and value >= 1):
+            raise SetupError(f"[retry] {key} in config must be a whole number >= 1, "
+                             f"not {value!r}")
+        if kind is float and not (number and value >= 0):
+            raise SetupError(f"[retry] {key} in config must be a number of seconds >= 0, "
+                             f"not {value!r}")
+        setattr(policy, key, kind(value))
+    return policy
+
+
 class Session:
     """One session of one workspace: its store log, its model, its tools; runs prompts."""
 
@@ -69,6 +97,7 @@ class Session:
         self.max_turns = options.max_turns or self.config.get("max_turns")
         self.budget = parse_budget(options.max_budget_usd if options.max_budget_usd is not None
                                    else self.config.get("max_budget_usd"))
+        self.retry = retry_policy(self.config.get("retry", {}))
         self.ask = ask
         self._open_store()
         self.model = self._choose_model()
@@ -166,14 +195,6 @@ class Session:
         instructions = load_instructions(self.workspace, self.options.cwd)
         return system_prompt(self.workspace, instruction_sections(instructions))
 
-    def _retry_policy(self) -> RetryPolicy:
-        section = self.config.get("retry", {})
-        policy = RetryPolicy()
-        for key in ("attempts", "base_delay", "max_delay", "max_total_wait"):
-            if key in section:
-                setattr(policy, key, type(getattr(policy, key))(section[key]))
-        return policy
-
     # -- running ------------------------------------------------------------------------------
     def ensure_session(self) -> str:
         if self.session_id is None:
@@ -229,16 +250,20 @@ class Session:
 
         Outside ``async with session:`` the MCP servers start with the run and stop after it.
         """
+        from joiner.sessions import StoreError
+
         entered = self._servers is not None
         servers = await self._start_servers()
         try:
             return await self._run(prompt, sinks, servers.tools)
+        except StoreError as err:  # the data dir is full, read-only or locked: stop here
+            raise SetupError(str(err), 1) from None
         finally:
             if not entered:
                 await self._stop_servers()
 
     async def _run(self, prompt: str, sinks: list[EventSink], mcp_tools: list[Any]) -> RunResult:
-        from joiner.sessions import StoreSink
+        from joiner.sessions import StoreError, StoreSink
 
         history = self.history()
         previous = self.spent()
@@ -252,7 +277,7 @@ class Session:
             self._meter(previous),
             system=self._system_prompt(),
             max_turns=self.max_turns,
-            retry=self._retry_policy(),
+            retry=self.retry,
         )
         self.store.set_status(session_id, "running", pid=os.getpid())
         result: RunResult | None = None
@@ -262,4 +287,5 @@ class Session:
         finally:
             status = "interrupted" if result is None else {
                 "end_turn": "done", "interrupted": "interrupted"}.get(result.stop_reason, "error")
-            self.store.set_status(session_id, status)
+            with contextlib.suppress(StoreError):  # never hide the run's own outcome or error
+                self.store.set_status(session_id, status)

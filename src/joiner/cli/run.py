@@ -24,9 +24,13 @@ def _setup_debug_log() -> None:
     from joiner.config import data_dir
 
     path = data_dir() / "debug.log"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(filename=path, level=logging.DEBUG,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(filename=path, level=logging.DEBUG,
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    except OSError as err:
+        raise UserError(f"cannot write the debug log {path}: {err.strerror}; set JOINER_HOME "
+                        "to a writable directory", 1) from None
     print(f"joiner: debug log at {path}", file=sys.stderr)
 
 
@@ -52,10 +56,11 @@ def run_command(options: dict[str, Any]) -> None:
 
         run_tui(run_options)
         return
-    try:
-        session = Session(run_options, warn=lambda line: print(f"joiner: {line}", file=sys.stderr))
-    except SetupError as err:
-        raise UserError(str(err), err.code) from None
     from joiner.headless import run_headless
 
-    raise SystemExit(run_headless(session, prompt, options.get("output_format") or "text"))
+    try:
+        session = Session(run_options, warn=lambda line: print(f"joiner: {line}", file=sys.stderr))
+        code = run_headless(session, prompt, options.get("output_format") or "text")
+    except SetupError as err:  # also a session store that fails mid-run
+        raise UserError(str(err), err.code) from None
+    raise SystemExit(code)

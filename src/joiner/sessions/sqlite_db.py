@@ -6,6 +6,9 @@
   transaction; only a power cut may drop the last ones), a busy timeout, and
   write transactions started with ``BEGIN IMMEDIATE`` and retried on
   ``SQLITE_BUSY``, so "database is locked" never reaches the user.
+- A data dir in trouble (full disk, read-only, cannot create the file, locked
+  for too long) is a ``StoreError`` saying so in one line, never a raw
+  ``sqlite3`` error; a failed write transaction is rolled back whole.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,6 +40,25 @@ def _is_busy(err: sqlite3.OperationalError) -> bool:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     text = str(err).lower()
     return "locked" in text or "busy" in text
+
+
+def environment_error(err: sqlite3.Error, path: Path) -> StoreError | None:
+    """A failure of the data dir rather than of the file's content, as one line for the user;
+    None for anything else."""
+    code = (getattr(err, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return StoreError(f"the disk holding the session store {path} is full; free some space "
+                          "(or set JOINER_HOME to a directory on another disk)")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        return StoreError(f"cannot write the session store {path} ({err}); make its directory "
+                          "writable or set JOINER_HOME to a writable directory")
+    if code == sqlite3.SQLITE_IOERR:
+        return StoreError(f"cannot write the session store {path}: {err} (is the disk full or "
+                          "failing?)")
+    if isinstance(err, sqlite3.OperationalError) and _is_busy(err):
+        return StoreError(f"the session store {path} stayed locked too long by another process "
+                          f"({err}); try again")
+    return None
 
 
 def _refuse_foreign_file(path: Path) -> None:
@@ -63,8 +85,12 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
                                         check_same_thread=False)
-        except (OSError, sqlite3.Error) as err:
-            raise StoreError(f"cannot open the session store {path}: {err}") from None
+        except OSError as err:
+            raise StoreError(f"cannot open the session store {path}: {err.strerror}; set "
+                             "JOINER_HOME to a writable directory") from None
+        except sqlite3.Error as err:
+            raise (environment_error(err, path)
+                   or StoreError(f"cannot open the session store {path}: {err}")) from None
         self.lock = threading.RLock()
         try:
             self._check_identity()
@@ -74,8 +100,8 @@ class Database:
             self._migrate()
         except sqlite3.DatabaseError as err:
             self.conn.close()
-            if isinstance(err, sqlite3.OperationalError) and _is_busy(err):
-                raise StoreError(f"the session store {path} stayed locked; try again") from None
+            if (trouble := environment_error(err, path)) is not None:
+                raise trouble from None
             raise StoreRefused(f"{path} is not a usable Joiner session store ({err}); move it "
                                "away or set JOINER_HOME to another directory") from None
         except BaseException:
@@ -146,15 +172,22 @@ class Database:
         with self.lock:
             try:
                 self._begin_immediate()
+                try:
+                    yield self.conn
+                except BaseException:
+                    self._rollback()
+                    raise
+                self._retry(lambda: self.conn.execute("COMMIT"))
             except sqlite3.OperationalError as err:
-                raise StoreError(f"the session store stayed locked too long: {err}") from None
-            try:
-                yield self.conn
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
-            self._retry(lambda: self.conn.execute("COMMIT"))
+                self._rollback()  # SQLite rolls back by itself after most failures
+                if (trouble := environment_error(err, self.path)) is None:
+                    raise
+                raise trouble from None
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            with suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
