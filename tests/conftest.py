@@ -29,3 +29,42 @@ def loopback() -> Iterator[Callable[..., Any]]:
 
 
 # --- end of providers room ---------------------------------------------------------------
+
+
+# --- batch room: the real engines (PostgreSQL, Ray) ----------------------------------------
+
+
+def engine_missing(what: str) -> None:
+    """Skip a test whose engine is not installed, except in CI (``CI`` set): there it fails,
+    so the PostgreSQL and Ray tests are never skipped silently."""
+    import os
+
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}; CI must run these tests (.ci/run installs it)", pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """One throwaway PostgreSQL server for the whole test run (``PostgresCluster``)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        engine_missing("psycopg is not installed (pip install 'joiner[postgres]')")
+    from joiner.testing.postgres_cluster import PostgresCluster, find_bindir
+
+    if find_bindir() is None:
+        engine_missing("PostgreSQL is not installed (apt-get install postgresql)")
+    with PostgresCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Any) -> str:
+    """The URL of a new, empty database on the test server."""
+    import uuid
+
+    return str(postgres_cluster.create_database(f"t_{uuid.uuid4().hex[:16]}"))
+
+
+# --- end of batch room -----------------------------------------------------------------------

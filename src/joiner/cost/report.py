@@ -42,10 +42,10 @@ SELECT e.session_id,
        sum(coalesce(e.usage_cache_read_tokens, 0)),
        sum(coalesce(e.usage_cache_write_tokens, 0)),
        sum(coalesce(e.usage_cost_picodollars,
-                    CAST(round(e.usage_cost_usd * 1e12) AS INTEGER))),
+                    CAST(round(e.usage_cost_usd * 1e12) AS BIGINT))),
        count(coalesce(e.usage_cost_picodollars, e.usage_cost_usd)),
        max(e.time)
-FROM events AS e INDEXED BY events_usage
+FROM events AS e {index_hint}
 WHERE e.type = 'usage' AND e.time >= ?
   AND (e.session_id NOT IN (SELECT id FROM sessions WHERE parent_id IS NOT NULL)
        OR NOT EXISTS (
@@ -53,6 +53,10 @@ WHERE e.type = 'usage' AND e.time >= ?
            WHERE p.session_id = s.parent_id AND p.seq = e.seq AND p.time = e.time))
 GROUP BY e.session_id, e.usage_model, e.usage_quarter
 """
+
+# SQL that differs by the store's SQL dialect (``Store.dialect``; SQLite when absent).
+# PostgreSQL has no index hints (its planner takes the partial index by itself).
+_INDEX_HINTS = {"sqlite": "INDEXED BY events_usage", "postgresql": ""}
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TITLES_SQL = "SELECT id, title, workspace FROM sessions WHERE id IN ({})"
@@ -105,13 +109,17 @@ def _group(rows: Iterable[Sequence[Any]], key: Callable[[Sequence[Any]], str]) -
     return groups
 
 
-def usage_report(query: Query, since: float | None = None) -> dict[str, Any]:
+def usage_report(query: Query, since: float | None = None,
+                 dialect: str | None = None) -> dict[str, Any]:
     """The ``joiner usage --json`` object.
 
     ``query(sql, params) -> rows`` runs one read-only statement on the store
     (``Store.query``). ``since``: only requests at or after this epoch time.
     """
-    rows = query(_USAGE_SQL, (since if since is not None else float("-inf"),))
+    if dialect is None:  # the store's, when ``query`` is its bound ``Store.query``
+        dialect = getattr(getattr(query, "__self__", None), "dialect", "sqlite")
+    sql = _USAGE_SQL.format(index_hint=_INDEX_HINTS.get(dialect, ""))
+    rows = query(sql, (since if since is not None else float("-inf"),))
     total = _Sum()
     for row in rows:
         total.add(row)

@@ -92,18 +92,19 @@ class Store(Protocol):
 
 
 def open_store(path: str | Path | None = None) -> Store:
-    """Open (creating or migrating if needed) the store at ``path``, default ``store_path()``.
+    """Open (creating or migrating if needed) the store at ``path``: a SQLite file or a
+    ``postgresql://`` URL; by default the configured one (``store_url.configured_store``).
 
     Raises ``StoreRefused`` for a file that is not a Joiner store or comes from a
     newer Joiner; such a file is never written to.
     """
-    from joiner.sessions.errors import StoreError
-    from joiner.sessions.paths import store_path
+    from joiner.sessions.store_url import configured_store, is_postgres_url
 
-    target = store_path() if path is None else path
-    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
-        raise StoreError("PostgreSQL session stores are not supported yet; "
-                         "remove the 'store' setting to use the local SQLite store")
+    target = configured_store() if path is None else path
+    if is_postgres_url(target):
+        from joiner.sessions.postgres_store import PostgresStore
+
+        return PostgresStore(str(target))
     from joiner.sessions.sqlite_store import SQLiteStore
 
     return SQLiteStore(Path(target))
