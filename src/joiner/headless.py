@@ -98,7 +98,7 @@ class StreamJsonOutput:
             message = data["message"]
             line = {"type": TOOL_RESULT, "id": message["tool_call_id"], "name": message["name"],
                     "is_error": message["is_error"], "content": message["text"],
-                    **{k: v for k, v in data.items() if k != "message"}}
+                    **{k: v for k, v in data.items() if k not in ("message", "changes")}}
         else:
             line = {"type": event.type, **data}
         self.out.write(json.dumps(line, ensure_ascii=False) + "\n")

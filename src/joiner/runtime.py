@@ -177,7 +177,21 @@ class Session:
         """The built-in tools plus ``extra`` (the MCP servers' tools), as the mode allows."""
         from joiner.workspace.permissions import tools_for_mode
 
-        return tools_for_mode([*self.builtin_tools, *(extra or [])], self.permission_mode)
+        tools = tools_for_mode([*self.builtin_tools, *(extra or [])], self.permission_mode)
+        return self._checkpointer().wrap(tools)
+
+    def _checkpointer(self) -> Any:
+        """Records what the tools change, for undo (one per session: it keeps the snapshot
+        state of the workspace's shadow repository between runs)."""
+        checkpointer = getattr(self, "_checkpoints", None)
+        if checkpointer is None:
+            from joiner.config import data_dir
+            from joiner.workspace.checkpoints import Checkpointer
+            from joiner.workspace.shadow import ShadowRepo, shadow_dir
+
+            shadow = ShadowRepo(self.workspace, shadow_dir(data_dir(), self.workspace))
+            checkpointer = self._checkpoints = Checkpointer(self.workspace, shadow, self.warn)
+        return checkpointer
 
     def set_permission_mode(self, mode: str) -> None:
         """Switch mode mid-session (TUI); 'allow for this session' answers are kept."""

@@ -23,13 +23,15 @@ ASSISTANT_PARTIAL = "assistant_partial"  # {text, error}  a stream cut mid-answe
 USAGE = "usage"  # {turn, model, input_tokens, ..., estimated, cost_usd, totals...}
 TOOL_CALL = "tool_call"  # {id, name, arguments}
 APPROVAL = "approval"  # {id, name, decision, reason, diff?}
-TOOL_RESULT = "tool_result"  # {message, duration_ms, diff?, files_read?, files_modified?}
+TOOL_RESULT = "tool_result"  # {message, duration_ms, diff?, stat?, changes?, files_read?, ...}
 LOOP_NOTE = "loop_note"  # {tool_call_id, note}  added to that tool result before it is sent
 RETRY = "retry"  # {attempt, wait_s, error}
 WARNING = "warning"  # {message}
 ERROR = "error"  # {message}
 RESULT = "result"  # the headless result object
 INTERRUPTED = "interrupted"  # {reason}
+UNDO = "undo"  # {phase: begin|done, change_set, prompt, force, files}  (joiner undo)
+REDO = "redo"  # the same, for joiner redo
 # The older conversation replaced by one summary message (joiner.context): {message, replaced
 # (leading messages of the conversation as it stood), summary, prompts, files_changed, reason,
 # tokens_before, tokens_after, window, summarized_by}

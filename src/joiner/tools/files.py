@@ -26,6 +26,7 @@ from joiner.tools.fileio import (
     read_text,
     write_atomic,
 )
+from joiner.workspace.changes import capture, file_change_meta
 
 PATH_HELP = "Path of the file, relative to the workspace root (or absolute inside it)."
 
@@ -113,6 +114,7 @@ class WriteArgs(ToolArgs):
 class WriteFile(WorkspaceTool):
     name = "write_file"
     kind = "edit"
+    records_changes = True  # its tool_result carries the file's before/after (undo)
     Args = WriteArgs
     description = ("Create a file or replace its whole content. To change part of an existing "
                    "file, prefer edit_file.")
@@ -134,11 +136,13 @@ class WriteFile(WorkspaceTool):
         before = read_existing(path, rel)
         if before == content:
             return ToolOutput(f"{rel} already has this content; nothing changed.")
+        checkpoint = capture(self.workspace.root, path)  # exact bytes and mode, for undo
         write_atomic(path, rel, content)
         lines = len(split_lines(content))
         verb = "Created" if before is None else "Wrote"
+        diff = make_diff(rel, before, content)
         return ToolOutput(f"{verb} {rel} ({lines} lines).", meta={
-            "files_modified": [rel], "diff": make_diff(rel, before, content)})
+            "files_modified": [rel], "diff": diff, **file_change_meta(rel, checkpoint, diff)})
 
 
 class EditArgs(ToolArgs):
@@ -153,6 +157,7 @@ class EditArgs(ToolArgs):
 class EditFile(WorkspaceTool):
     name = "edit_file"
     kind = "edit"
+    records_changes = True  # its tool_result carries the file's before/after (undo)
     Args = EditArgs
     description = ("Replace text in a file: old_string must match the file's text exactly, once "
                    "(or set replace_all). Read the file first.")
@@ -172,13 +177,15 @@ class EditFile(WorkspaceTool):
 
     def _edit(self, path: Path, rel: str, args: EditArgs) -> ToolOutput:
         plan = _plan_edit(path, rel, args)
+        checkpoint = capture(self.workspace.root, path)  # exact bytes and mode, for undo
         write_atomic(path, rel, plan.replacement.after)
+        diff = diff_changes(rel, split_lines(plan.before), plan.replacement.changes)
         count = len(plan.lines)
         where = f"line {plan.lines[0]}" if count == 1 else f"lines {_some(plan.lines)}"
         return ToolOutput(
             f"Edited {rel}: replaced {count} occurrence{'s' * (count != 1)} (at {where}).",
-            meta={"files_modified": [rel],
-                  "diff": diff_changes(rel, split_lines(plan.before), plan.replacement.changes)})
+            meta={"files_modified": [rel], "diff": diff,
+                  **file_change_meta(rel, checkpoint, diff)})
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ import contextlib
 import os
 import shutil
 import signal
+from typing import Any
 
 from pydantic import Field
 
@@ -80,6 +81,11 @@ class RunShell(WorkspaceTool):
 
     def describe(self) -> str:
         return self.description.format(default=self.limits.shell_timeout)
+
+    async def preview(self, arguments: dict[str, Any]) -> str | None:
+        """The exact command, for the approval (what runs is this text, under bash -c)."""
+        command = arguments.get("command")
+        return command if isinstance(command, str) else None
 
     async def call(self, args: ShellArgs) -> ToolOutput:
         if not args.command.strip():
