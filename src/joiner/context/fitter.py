@@ -170,7 +170,7 @@ class ContextManager:
                      keep_tokens: int | None = None) -> None:
         """Shorten tool results before the latest exchange, oldest first, until the request
         is under ``target``."""
-        keep = keep_tokens or min(max(target // 40, 100), 2000)
+        keep = keep_tokens or min(max(target // 40, 60), 2000)
         end = latest_exchange(messages, self.offset)
         calls = self._calls(messages)
         for i in range(self.offset, end):

@@ -55,10 +55,11 @@ def list_files(root: Path, limit: int = MAX_FILES,
                timeout: float = TIMEOUT) -> tuple[list[str], bool]:
     """Workspace-relative paths from ``rg --files`` (ignores honoured), and whether the list
     is complete (False: stopped at ``limit`` files or ``timeout`` seconds)."""
-    from joiner.tools.ripgrep import BASE_ARGS, rg_binary
+    from joiner.tools.ripgrep import BASE_ARGS, rg_binary, workspace_args
 
     try:
-        process = subprocess.Popen([rg_binary(), *BASE_ARGS, "--files"], cwd=root,
+        process = subprocess.Popen([rg_binary(), *BASE_ARGS, *workspace_args(root), "--files"],
+                                   cwd=root,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL)
     except Exception:  # no ripgrep, unreadable root: no overview, never a failed run

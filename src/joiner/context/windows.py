@@ -74,20 +74,22 @@ class WindowConfigError(ValueError):
 def builtin_window(spec: str) -> Window | None:
     """The table's window for ``PROVIDER/MODEL``, by the longest matching model-name prefix.
 
-    A model under another provider (an OpenAI-compatible server, say) is looked up in both
-    tables by its name alone, so ``openai/claude-sonnet-4-5`` through a proxy still matches.
+    The provider's own table is searched first, then the others by the model's name alone, so
+    ``openai/claude-sonnet-4-5`` through an OpenAI-compatible proxy still matches.
     """
     provider, _, model = spec.partition("/")
-    model = model.rsplit("/", 1)[-1].lower()  # "openai/gpt-4.1" via a router: "x/gpt-4.1"
-    tables = [TABLES[provider]] if provider in TABLES else list(TABLES.values())
-    best: tuple[int, Window] | None = None
-    for table in tables:
+    model = model.rsplit("/", 1)[-1].lower()  # a router's "vendor/gpt-4.1": "gpt-4.1"
+    own = TABLES.get(provider)
+    for table in ([own] if own else []) + [t for t in TABLES.values() if t is not own]:
+        best: tuple[int, Window] | None = None
         for prefix, window in table.items():
             if (model == prefix or model.startswith((prefix + "-", prefix + ".",
                                                      prefix + ":"))) \
                     and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), window)
-    return best[1] if best else None
+        if best is not None:
+            return best[1]
+    return None
 
 
 def configured_window(config: dict[str, Any], spec: str) -> int | None:
