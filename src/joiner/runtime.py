@@ -108,6 +108,7 @@ class Session:
         self.gate = PermissionGate(self.permission_mode, ask)
         self._servers: Any = None  # the MCP servers, kept while the session is entered
         self.prices = self._prices()  # a malformed [pricing] table fails here: exit 2
+        self.window = self._window()  # a malformed [models."…"] context_window: exit 2
 
     # -- set-up -------------------------------------------------------------------------------
     def _open_store(self) -> None:
@@ -157,12 +158,29 @@ class Session:
         except PricingError as err:
             raise SetupError(str(err)) from None
 
+    def _window(self) -> Any:
+        from joiner.context import WindowConfigError, resolve_window
+
+        try:
+            return resolve_window(self.model, self.config, self.provider)
+        except WindowConfigError as err:
+            raise SetupError(str(err)) from None
+
     def _meter(self, previous: dict[str, Any] | None) -> Any:
         from joiner.cost.meter import CostMeter
 
-        window = getattr(self.provider, "context_window", None)
+        window = self.window.tokens if self.window is not None else None
         return CostMeter(self.prices, self.budget, window, self.warn, spent=previous,
                          session_id=self.session_id)
+
+    def _context(self, events: list[Any], sink: FanOut, meter: Any) -> Any:
+        """The run's context fitter, carrying on the session's earlier compactions. It also
+        reads the run's events (usage, files changed), so it joins the fan-out."""
+        from joiner.context import manager_for
+
+        manager = manager_for(events, self.window, sink=sink, meter=meter, retry=self.retry)
+        sink.sinks.insert(1, manager)  # after the store, before the faces
+        return manager
 
     def _builtin_tools(self) -> list[Any]:
         from joiner.tools import builtin_tools
@@ -202,12 +220,15 @@ class Session:
         self.gate.mode = mode
 
     def _system_prompt(self) -> str:
-        """The system prompt with the user's and the project's AGENTS.md."""
+        """The system prompt with the repository overview and the user's and the project's
+        AGENTS.md."""
+        from joiner.context import repo_overview
         from joiner.instructions import instruction_sections, load_instructions
         from joiner.prompt import system_prompt
 
         instructions = load_instructions(self.workspace, self.options.cwd)
-        return system_prompt(self.workspace, instruction_sections(instructions))
+        overview = [text] if (text := repo_overview(self.workspace)) else []
+        return system_prompt(self.workspace, [*overview, *instruction_sections(instructions)])
 
     # -- running ------------------------------------------------------------------------------
     def ensure_session(self) -> str:
@@ -216,12 +237,31 @@ class Session:
                 str(self.workspace), self.model, permission_mode=self.permission_mode)
         return self.session_id
 
-    def history(self) -> list[Any]:
+    def events(self) -> list[Any]:
+        return [] if self.session_id is None else list(self.store.events(self.session_id))
+
+    def history(self, events: list[Any] | None = None) -> list[Any]:
+        """The conversation to go on with (compactions applied)."""
         from joiner.sessions import rebuild_messages
 
-        if self.session_id is None:
-            return []
-        return rebuild_messages(list(self.store.events(self.session_id)))
+        return rebuild_messages(self.events() if events is None else events)
+
+    async def compact(self, sinks: list[EventSink] | None = None) -> dict[str, Any] | None:
+        """``/compact``: summarize the session's conversation but its latest exchange now.
+
+        The ``compaction`` event goes to the store and ``sinks``; returns its data (``replaced``,
+        ``tokens_before``, ``tokens_after``, ...) or None when there is nothing to compact yet.
+        """
+        from joiner.sessions import StoreSink
+
+        events = self.events()
+        if self.session_id is None or not events:
+            return None
+        sink = FanOut(StoreSink(self.store, self.session_id), *(sinks or []))
+        manager = self._context(events, sink, self._meter(self.spent()))
+        specs = [tool.spec for tool in self.builtin_tools]
+        return await manager.compact(self.history(events), self.provider, self._system_prompt(),
+                                     specs)
 
     def spent(self) -> dict[str, Any] | None:
         if self.session_id is None:
@@ -279,19 +319,23 @@ class Session:
     async def _run(self, prompt: str, sinks: list[EventSink], mcp_tools: list[Any]) -> RunResult:
         from joiner.sessions import StoreError, StoreSink
 
-        history = self.history()
+        events = self.events()
+        history = self.history(events)
         previous = self.spent()
         session_id = self.ensure_session()
         sink = FanOut(StoreSink(self.store, session_id), *sinks)
+        meter = self._meter(previous)
         agent = Agent(
             self.provider,
             self._tools(mcp_tools),
             self.gate,
             sink,
-            self._meter(previous),
+            meter,
             system=self._system_prompt(),
             max_turns=self.max_turns,
             retry=self.retry,
+            context=(None if self.model.startswith("replay/")  # recorded answers only
+                     else self._context(events, sink, meter)),
         )
         self.store.set_status(session_id, "running", pid=os.getpid())
         result: RunResult | None = None
