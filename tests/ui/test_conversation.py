@@ -23,7 +23,7 @@ async def test_prompt_streams_answer_and_tools(make_app, workspace: Path) -> Non
         assert user.text == "fix add"
         answers = list(app.conversation.query(AssistantMessage))
         assert answers[-1].text == EDIT_STEPS[2]["text"]
-        assert answers[-1].source == EDIT_STEPS[2]["text"]  # what the Markdown shows
+        assert answers[-1].source == EDIT_STEPS[2]["text"]  # what the segments show
         blocks = list(app.conversation.query(ToolBlock))
         assert [b.tool_name for b in blocks] == ["read_file", "edit_file"]
         assert all(b.state == "done" for b in blocks)

@@ -56,6 +56,7 @@ class JoinerApp(App[None]):
         # tools the user allowed "for this session"; kept here because the runtime builds a
         # new permission gate for every prompt, and the user means the whole session
         self.allowed_tools: set[str] = set()
+        self._entered: Session | None = None  # the session whose MCP servers we keep up
         self.conversation = Conversation(id="conversation")
         self.workflow = WorkflowView(id="workflow")
         self.tracker = TokenTracker(id="tracker")
@@ -173,6 +174,9 @@ class JoinerApp(App[None]):
     async def _run_turn(self, session: Session, text: str) -> Any:
         self.status.set_activity("thinking…")
         try:
+            if self._entered is not session and hasattr(session, "__aenter__"):
+                await session.__aenter__()  # MCP servers stay up across this session's turns
+                self._entered = session
             return await session.run(text, [self.sink])
         except Exception as err:  # a failure outside the loop (store, setup): say it calmly
             self.conversation.end_answer()
@@ -214,11 +218,31 @@ class JoinerApp(App[None]):
             self.notice(str(err), "error")
             return False
         self.options, self.session = options, session
+        self._leave()
         if fresh or "resume" in changes:
             self.allowed_tools.clear()
             self.conversation.clear_all()
             self.workflow.reset()
             self.tracker.show_totals(None)
+        self.refresh_status()
+        return True
+
+    def _leave(self) -> None:
+        """Close the session we entered, if it is no longer the current one."""
+        old = self._entered
+        if old is not None and old is not self.session:
+            self._entered = None
+            self.run_worker(old.aclose(), group="close", exit_on_error=False)
+
+    def set_mode(self, mode: str) -> bool:
+        """A new permission mode for the running session (its allowances are kept)."""
+        if self.session is None:
+            return False
+        change = getattr(self.session, "set_permission_mode", None)
+        if change is None:
+            return self.switch_session(permission_mode=mode)
+        change(mode)
+        self.options = dataclasses.replace(self.options, permission_mode=mode)
         self.refresh_status()
         return True
 
@@ -271,6 +295,11 @@ class JoinerApp(App[None]):
             self.turn.cancel()
             try:
                 await asyncio.wait_for(self.turn.wait(), 5)
+            except Exception:
+                pass
+        if self._entered is not None:
+            try:
+                await asyncio.wait_for(self._entered.aclose(), 5)
             except Exception:
                 pass
         self.exit()

@@ -73,7 +73,7 @@ async def cmd_mode(app: JoinerApp, arg: str) -> None:
     if arg not in PERMISSION_MODES:
         app.notice(f"Usage: /mode MODE, one of: {', '.join(PERMISSION_MODES)}", "warning")
         return
-    if app.switch_session(permission_mode=arg):
+    if app.set_mode(arg):
         app.notice(f"Permission mode: {arg}.")
 
 
@@ -185,7 +185,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("undo", "revert the agent's last change set, after a preview", cmd_undo),
     Command("redo", "re-apply the last undone change set, after a preview", cmd_redo),
     Command("model", "switch model, keeping the conversation", cmd_model, "NAME", True),
-    Command("mode", "permission mode: " + "|".join(PERMISSION_MODES), cmd_mode, "MODE", True),
+    Command("mode", "permission mode: " + "|".join(PERMISSION_MODES), cmd_mode, "MODE"),
     Command("budget", "cap this session's cost in USD", cmd_budget, "X", True),
     Command("resume", "go on in another session", cmd_resume, "ID", True),
     Command("fork", "a new session with a copy of this one's history", cmd_fork, "", True),

@@ -1,8 +1,8 @@
 """The conversation: prompts, streamed Markdown answers, tool blocks and calm notices.
 
-Streaming appends: text deltas are buffered on the answer widget and flushed to its
-Markdown at most ``FLUSH_HZ`` times a second, so a fast model costs a few dozen renders a
-second whatever its token rate, and only the answer's last block is re-parsed.
+Streaming appends: text deltas are buffered on the answer widget and shown at most
+``FLUSH_HZ`` times a second, so a fast model costs a few dozen renders a second whatever
+its token rate; and only the answer's last segment (a few lines) is re-rendered.
 """
 
 from __future__ import annotations
@@ -10,13 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
+from joiner.ui.markdown_render import AnswerMarkdown, RenderedOnce
+from joiner.ui.segments import Segmenter
 from joiner.ui.widgets.tool_block import ToolBlock
 
 FLUSH_HZ = 30
+FRAME_CHARS = 2000  # the most text one frame renders (~10 ms); a backlog drains at 60 Hz
 
 
 class UserMessage(Static):
@@ -37,18 +41,53 @@ class Notice(Static):
         self.level = level
 
 
-class AssistantMessage(Markdown):
-    """An answer; ``feed`` buffers deltas, a timer appends them to the Markdown in batches."""
+class MarkdownSegment(Static):
+    """A piece of an answer, drawn by Rich's Markdown (code highlighted)."""
+
+    DEFAULT_CLASSES = "md-segment"
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.source = ""
+        self._version = 0
+        self._height: tuple[tuple[int, int], int] | None = None
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """Measured once per text and width: Textual clears its own cache whenever a
+        sibling is mounted, and measuring means rendering the whole Markdown again."""
+        key = (self._version, width)
+        if self._height is None or self._height[0] != key:
+            self._height = (key, super().get_content_height(container, viewport, width))
+        return self._height[1]
+
+    def show(self, source: str) -> None:
+        if source != self.source:
+            self.source = source
+            self._version += 1
+            dark = self.app.current_theme.dark if self.is_attached else True
+            self.update(RenderedOnce(AnswerMarkdown(
+                source, code_theme="monokai" if dark else "default", inline_code_lexer="text",
+                hyperlinks=False)))
+
+
+class AssistantMessage(Vertical):
+    """An answer; ``feed`` buffers deltas, a timer shows them in batches.
+
+    The text is cut into segments (``Segmenter``): a flush re-renders only the open
+    segment, so the cost of a frame does not grow with the answer.
+    """
 
     DEFAULT_CLASSES = "assistant-message"
 
     def __init__(self, text: str = "") -> None:
-        super().__init__(text)
-        self._pending: list[str] = []
+        super().__init__()
+        self._segments = Segmenter()
+        self._widgets: list[MarkdownSegment] = []
+        self._pending: list[str] = [text] if text else []
+        self._shown: list[str] = [text] if text else []  # everything fed, flushed or not
         self._scheduled = False
         self._ready = False
-        self.flushes = 0  # how many appends the stream cost (the benchmark reads it)
-        self._shown: list[str] = [text] if text else []  # everything fed, flushed or not
+        self.flushes = 0  # how many renders the stream cost (the benchmark reads it)
 
     @property
     def text(self) -> str:
@@ -56,30 +95,48 @@ class AssistantMessage(Markdown):
             self._shown[:] = ["".join(self._shown)]
         return self._shown[0] if self._shown else ""
 
+    @property
+    def source(self) -> str:
+        """What the segments show, joined (the text once every flush is done)."""
+        return "".join(self._segments.closed) + self._segments.current
+
     def on_mount(self) -> None:
         self._ready = True
         if self._pending:
-            self._schedule()
+            self.flush()
 
     def feed(self, text: str) -> None:
         self._pending.append(text)
         self._shown.append(text)
         if self._ready and not self._scheduled:
-            self._schedule()
+            self._scheduled = True
+            self.set_timer(1 / FLUSH_HZ, self.flush)
 
-    def _schedule(self) -> None:
-        self._scheduled = True
-        self.set_timer(1 / FLUSH_HZ, self._flush)
-
-    async def _flush(self) -> None:
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._pending:
+            return
         chunk = "".join(self._pending)
         self._pending.clear()
-        if chunk:
-            self.flushes += 1
-            await self.append(chunk)
-        self._scheduled = False
-        if self._pending:
-            self._schedule()
+        if len(chunk) > FRAME_CHARS:  # a backlog: draw a frame's worth now, the rest soon
+            chunk, rest = chunk[:FRAME_CHARS], chunk[FRAME_CHARS:]
+            self._pending.append(rest)
+            self._scheduled = True
+            self.set_timer(1 / 60, self.flush)
+        self.flushes += 1
+        done = len(self._segments.closed)
+        self._segments.feed(chunk)
+        closed = self._segments.closed
+        for index in range(done, len(closed)):
+            self._segment(index).show(closed[index])
+        self._segment(len(closed)).show(self._segments.current)
+
+    def _segment(self, index: int) -> MarkdownSegment:
+        while len(self._widgets) <= index:
+            widget = MarkdownSegment()
+            self._widgets.append(widget)
+            self.mount(widget)
+        return self._widgets[index]
 
     def complete(self, final_text: str) -> None:
         """The whole answer is known: make sure exactly it is shown."""
@@ -87,9 +144,14 @@ class AssistantMessage(Markdown):
             if final_text.startswith(self.text):
                 self.feed(final_text[len(self.text):])
             else:  # a retried request streamed something else first
-                self._pending.clear()
+                self._pending[:] = [final_text]
                 self._shown[:] = [final_text]
-                self.update(final_text)
+                self._segments = Segmenter()
+                for widget in self._widgets:
+                    widget.remove()
+                self._widgets.clear()
+                if self._ready:
+                    self.flush()
 
 
 class Conversation(VerticalScroll):
