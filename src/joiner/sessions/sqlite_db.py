@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -30,6 +31,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 10.0  # SQLite's own wait for a lock, per attempt
 RETRY_FOR_S = 120.0  # our retries of BEGIN IMMEDIATE on top of it
 WRITE_POLL_MAX_S = 0.004  # the longest pause between two tries for the write lock
+DISK_FULL_BELOW = 1 << 20  # bytes free under which an I/O error is reported as a full disk
 
 T = TypeVar("T")
 
@@ -46,7 +48,7 @@ def environment_error(err: sqlite3.Error, path: Path) -> StoreError | None:
     """A failure of the data dir rather than of the file's content, as one line for the user;
     None for anything else."""
     code = (getattr(err, "sqlite_errorcode", None) or 0) & 0xFF
-    if code == sqlite3.SQLITE_FULL:
+    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _disk_full(path)):
         return StoreError(f"the disk holding the session store {path} is full; free some space "
                           "(or set JOINER_HOME to a directory on another disk)")
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
@@ -59,6 +61,15 @@ def environment_error(err: sqlite3.Error, path: Path) -> StoreError | None:
         return StoreError(f"the session store {path} stayed locked too long by another process "
                           f"({err}); try again")
     return None
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the store's file system has (almost) no room left: SQLite reports a full disk
+    as a plain I/O error when growing its shared-memory index or opening its journal."""
+    try:
+        return shutil.disk_usage(path.parent).free < DISK_FULL_BELOW
+    except OSError:
+        return False
 
 
 def _refuse_foreign_file(path: Path) -> None:
