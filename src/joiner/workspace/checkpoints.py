@@ -74,8 +74,6 @@ class Checkpointer:
         self.warn = warn or (lambda line: None)
         self.lock = WorkspaceLock()
         self._disabled: str | None = None
-        if shadow is not None and not shadow.available:
-            self._disabled = "git is not installed"
 
     def wrap(self, tools: Sequence[Tool]) -> list[Tool]:
         return [tool if tool.kind == "read" else CheckpointedTool(tool, self) for tool in tools]
@@ -105,6 +103,9 @@ class Checkpointer:
 
     async def _snapshot(self) -> str | None:
         if self.shadow is None or self._disabled is not None:
+            return None
+        if not self.shadow.available:
+            self._disable("git is not installed")
             return None
         try:
             return await asyncio.to_thread(self.shadow.snapshot)
