@@ -132,44 +132,72 @@ async def cmd_replay(app: JoinerApp, arg: str) -> None:
     await app.open_replay(session_id)
 
 
-async def _undo_or_redo(app: JoinerApp, which: str) -> None:
+async def _undo_or_redo(app: JoinerApp, which: str, arg: str) -> None:
+    """Preview the change set's diff in a modal, then apply it (``force`` overrides
+    conflicts with files changed by someone else since)."""
     session = app.require_recorded_session()
     if session is None:
         return
-    backend = _optional("joiner.workspace.checkpoints")
-    preview = getattr(backend, f"preview_{which}", None) if backend else None
-    apply = getattr(backend, which, None) if backend else None
-    if preview is None or apply is None:
-        app.notice(f"{which.capitalize()} is not available in this build yet (the checkpoint "
-                   "store has not landed).", "warning")
+    engine = _optional("joiner.workspace.undo")
+    if engine is None:
+        app.notice(f"{which.capitalize()} is not available in this build yet.", "warning")
         return
+    force = arg.strip() == "force"
+    plan_fn = engine.plan_undo if which == "undo" else engine.plan_redo
+    apply_fn = engine.apply_undo if which == "undo" else engine.apply_redo
     try:
-        diff = preview(session.store, session.session_id)
-    except Exception as err:  # nothing to undo, a conflict...: the backend's one line
+        plan = plan_fn(session.store, session.session_id, force)
+    except engine.UndoError as err:  # nothing to undo, a moved workspace…: its one line
         app.notice(str(err), "warning")
         return
-    if not await app.confirm(f"{which.capitalize()} — preview", f"Apply this {which}?", diff):
+    if plan.conflicts and not force:
+        app.notice(f"{which.capitalize()} would overwrite changes made since: "
+                   f"{', '.join(plan.conflicts)}. /{which} force overrides.", "warning")
+        return
+    stat = plan.stat
+    prompt = " ".join(plan.change_set.prompt.split())[:60]
+    question = (f"{which.capitalize()} the changes of {prompt!r}: {stat.get('files', 0)} file(s),"
+                f" +{stat.get('added', 0)} -{stat.get('removed', 0)}?")
+    if not await app.confirm(f"{which.capitalize()} — preview", question, plan.diff):
         app.notice(f"{which.capitalize()} cancelled; nothing changed.")
         return
     try:
-        apply(session.store, session.session_id)
-    except Exception as err:
+        done = apply_fn(session.store, session.session_id, force)
+    except engine.UndoError as err:
         app.notice(str(err), "error")
         return
-    app.notice(f"{which.capitalize()} applied.")
+    files = ", ".join(f"{f.action} {f.path}" for f in done.files)
+    app.notice(f"{'Undid' if which == 'undo' else 'Redid'} the changes of {prompt!r}: {files}.")
 
 
 async def cmd_undo(app: JoinerApp, arg: str) -> None:
-    await _undo_or_redo(app, "undo")
+    await _undo_or_redo(app, "undo", arg)
 
 
 async def cmd_redo(app: JoinerApp, arg: str) -> None:
-    await _undo_or_redo(app, "redo")
+    await _undo_or_redo(app, "redo", arg)
 
 
 async def cmd_compact(app: JoinerApp, arg: str) -> None:
-    app.notice("Compact is not available in this build yet (context management has not "
-               "landed).", "warning")
+    session = app.require_recorded_session()
+    compact = getattr(session, "compact", None) if session else None
+    if session is None or compact is None:
+        if session is not None:
+            app.notice("Compact is not available in this build yet.", "warning")
+        return
+    app.status.set_activity("compacting…")
+    try:
+        data = await compact([app.sink])
+    except Exception as err:  # the model request failed: say it, change nothing
+        app.notice(f"Compact failed: {err}", "error")
+        return
+    finally:
+        app.status.set_activity("")
+    if not data:
+        app.notice("Nothing to compact yet.")
+        return
+    app.notice(f"Compacted {data.get('replaced', '?')} messages into a summary: context "
+               f"{data.get('tokens_before', '?')} → {data.get('tokens_after', '?')} tokens.")
 
 
 async def cmd_workflow(app: JoinerApp, arg: str) -> None:
@@ -182,8 +210,10 @@ async def cmd_theme(app: JoinerApp, arg: str) -> None:
 
 COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("help", "commands and keys", cmd_help),
-    Command("undo", "revert the agent's last change set, after a preview", cmd_undo),
-    Command("redo", "re-apply the last undone change set, after a preview", cmd_redo),
+    Command("undo", "revert the agent's last change set, after a preview", cmd_undo,
+            "[force]", True),
+    Command("redo", "re-apply the last undone change set, after a preview", cmd_redo,
+            "[force]", True),
     Command("model", "switch model, keeping the conversation", cmd_model, "NAME", True),
     Command("mode", "permission mode: " + "|".join(PERMISSION_MODES), cmd_mode, "MODE"),
     Command("budget", "cap this session's cost in USD", cmd_budget, "X", True),
