@@ -93,13 +93,14 @@ async def test_export_writes_markdown(make_app, workspace: Path) -> None:
         assert "a question" in text and "The answer." in text
 
 
-async def test_unknown_and_not_yet_landed_commands_say_so(make_app) -> None:
+async def test_unknown_commands_and_commands_needing_a_session_say_so(make_app) -> None:
     app = make_app([])
     async with app.run_test(size=(100, 40)) as pilot:
         await _run(pilot, "/frobnicate")
         assert _notices(app)[-1] == "Unknown command /frobnicate; /help lists them."
-        await _run(pilot, "/compact")
-        assert "not available in this build yet" in _notices(app)[-1]
+        for line in ("/compact", "/undo", "/fork", "/export"):
+            await _run(pilot, line)
+            assert _notices(app)[-1].startswith("This session has nothing recorded yet")
 
 
 async def test_palette_runs_the_same_commands(make_app) -> None:
