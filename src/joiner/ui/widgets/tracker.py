@@ -113,7 +113,7 @@ class TokenTracker(Static):
             pct = self.budget_pct or 0.0
             style = "bold yellow" if self.warning else "green"
             line.append(" · budget ", "dim").append(bar(pct), style)
-            line.append(f" {pct:.0f}% of {money(self.budget)}", style)
+            line.append(f" {pct:.0f}% of ${self.budget:.2f}", style)
             if self.warning:
                 line.append(" !", "bold yellow")
         if self.context_pct is not None:
