@@ -125,14 +125,14 @@ class BatchProgress:
             reason = f" ({line.get('stop_reason')}: {_one_line(line.get('result'))})" \
                 if line.get("is_error") else ""
             self.console.print(f"[{t.done + t.failed}/{t.total}] {line['id']} {status}"
-                               f"{reason} · {t.summary()}", markup=False)
+                               f"{reason} · {t.summary()}", markup=False, soft_wrap=True)
 
     def note(self, text: str) -> None:
         """A message above the bar, each distinct one once."""
         if text in self._seen_warnings:
             return
         self._seen_warnings.add(text)
-        self.console.print(text, markup=False)
+        self.console.print(text, markup=False, soft_wrap=True)
 
 
 def _one_line(value: Any, limit: int = 120) -> str:

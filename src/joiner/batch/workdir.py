@@ -1,19 +1,26 @@
 """Isolated copies of a task's repository, and the patch of what the task changed.
 
-A git repository is copied with ``git clone --shared --no-checkout`` and a detached
-checkout of the source's HEAD commit. The user's repository is only read: unlike
-``git worktree add`` (which writes an entry under the repository's ``.git/worktrees``
-and locks the checked-out branch), a shared clone writes nothing there. It borrows the
-source's object store through ``.git/objects/info/alternates``, so nothing is copied
-and it is as quick as a worktree for a large history. Its ``origin`` remote is removed,
-so nothing a task runs can push into the user's repository. (The clone needs the
-objects of that HEAD commit to stay in the source: pruning them by rewriting history
-there breaks old workdirs, not their recorded patches.)
+A git repository is copied in two steps, so the user's repository is only ever read:
+
+1. once per batch and HEAD commit, a Joiner-owned copy of its objects (``mirror.py``:
+   ``git clone --mirror --no-hardlinks`` under the batch's data dir);
+2. per task, ``git clone --shared --no-checkout`` of that copy and a detached checkout of
+   the commit: nothing is copied (the objects are borrowed through
+   ``objects/info/alternates``), so it is as quick as a worktree.
+
+Why not ``git worktree add``: it writes an entry under the repository's
+``.git/worktrees`` (and keeps the checked-out branch locked). Why not a shared clone of
+the user's repository itself: git *freshens* (re-touches) an object it would write that
+already exists in an alternate, so a task running ``git add`` or ``git commit`` in its copy
+would change modification times inside the user's ``.git``; with the mirror in between, it
+changes Joiner's copy only. The copy's ``origin`` remote is removed, so nothing a task runs
+can push anywhere.
 
 A directory outside any git repository is copied (symlinks kept as links, sockets and
-pipes skipped) and a baseline commit is made in the copy, so both kinds have their patch
-computed the same way: ``git add -A`` then ``git diff --cached --binary HEAD`` (new,
-deleted, renamed and binary files; ignored files are not part of it).
+pipes skipped) and a baseline commit is made in the copy. Both kinds get their patch the
+same way: new files marked with ``git add --intent-to-add``, then ``git diff --binary
+BASE`` of the work tree against the starting commit (new, deleted, renamed and binary
+files, and commits the task made; ignored files are not part of it).
 
 Uncommitted changes in the user's repository are not part of a task's copy: a task
 starts from the repository's HEAD, as the issue asks.
@@ -26,48 +33,22 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-GIT_TIMEOUT_S = 600.0
-# Settings that keep patches plain and applicable whatever the user's git config says.
-_GIT_CONFIG = ("-c", "core.quotepath=false", "-c", "diff.noprefix=false",
-               "-c", "diff.mnemonicPrefix=false", "-c", "core.hooksPath=/dev/null",
-               "-c", "commit.gpgSign=false", "-c", "user.name=joiner batch",
-               "-c", "user.email=batch@joiner.invalid", "-c", "advice.detachedHead=false")
+from joiner.batch.git import WorkdirError, git
+from joiner.batch.mirror import mirror_of
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class WorkdirError(Exception):
-    """A task's copy cannot be made; the message is one line for the user."""
 
 
 @dataclass(frozen=True, slots=True)
 class Workdir:
     root: Path  # the copy (a git work tree)
     cwd: Path  # where the task runs: the repo's place inside the copy
-    source_commit: str | None  # None for a copied plain directory
-
-
-def git(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
-        env.pop(name, None)
-    try:
-        done = subprocess.run(["git", *_GIT_CONFIG, *args], cwd=cwd, env=env,
-                              capture_output=True, timeout=GIT_TIMEOUT_S, check=False)
-    except FileNotFoundError:
-        raise WorkdirError("git is not installed; batch runs need it to copy repositories "
-                           "and compute patches") from None
-    except subprocess.TimeoutExpired:
-        raise WorkdirError(f"git {args[0]} took over {GIT_TIMEOUT_S:.0f}s in {cwd}") from None
-    if check and done.returncode != 0:
-        reason = done.stderr.decode(errors="replace").strip().splitlines()
-        raise WorkdirError(f"git {args[0]} failed in {cwd}: "
-                           f"{reason[-1] if reason else f'exit {done.returncode}'}")
-    return done
+    base: str  # the commit the task starts from (the patch is against it)
+    copied: bool = False  # a plain directory copied (base is the copy's baseline commit)
 
 
 def task_dir_name(task_id: str) -> str:
@@ -95,8 +76,11 @@ def _clear(dest: Path) -> None:
     shutil.rmtree(stale, ignore_errors=True)
 
 
-def prepare_workdir(repo: Path, dest: Path) -> Workdir:
-    """A fresh copy of ``repo`` at ``dest`` (any earlier copy there is replaced)."""
+def prepare_workdir(repo: Path, dest: Path, mirrors: Path | None = None) -> Workdir:
+    """A fresh copy of ``repo`` at ``dest`` (any earlier copy there is replaced).
+
+    ``mirrors``: where the copies of repositories' objects are kept (default: beside
+    ``dest``, in ``.mirrors``)."""
     if not repo.is_dir():
         raise WorkdirError(f"repo {repo} is not a directory")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -104,20 +88,22 @@ def prepare_workdir(repo: Path, dest: Path) -> Workdir:
     top = _git_top(repo)
     try:
         if top is not None:
-            return _clone(repo, top, dest)
+            return _clone(repo, top, dest, mirrors or dest.parent / ".mirrors")
         return _copy(repo, dest)
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
 
 
-def _clone(repo: Path, top: Path, dest: Path) -> Workdir:
+def _clone(repo: Path, top: Path, dest: Path, mirrors: Path) -> Workdir:
     head = git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], top, check=False)
     if head.returncode != 0:
         raise WorkdirError(f"the git repository {top} has no commit yet; commit first "
                            "(a task starts from the repository's HEAD)")
     commit = head.stdout.decode().strip()
-    git(["clone", "--quiet", "--shared", "--no-checkout", "--", str(top), str(dest)], dest.parent)
+    mirror = mirror_of(top, commit, mirrors)
+    git(["clone", "--quiet", "--shared", "--no-checkout", "--", str(mirror), str(dest)],
+        dest.parent)
     git(["remote", "remove", "origin"], dest)
     git(["checkout", "--quiet", "--detach", commit], dest)
     inside = repo.resolve().relative_to(top.resolve())
@@ -150,12 +136,16 @@ def _copy(repo: Path, dest: Path) -> Workdir:
     git(["add", "-A"], dest)
     git(["commit", "--quiet", "--no-verify", "--allow-empty", "-m", "joiner batch: baseline"],
         dest)
-    return Workdir(dest, dest, None)
+    base = git(["rev-parse", "HEAD"], dest).stdout.decode().strip()
+    return Workdir(dest, dest, base, copied=True)
 
 
 def capture_patch(workdir: Workdir) -> str:
     """The task's changes to its copy as a git patch (empty when it changed nothing)."""
-    git(["add", "-A"], workdir.root)
-    done = git(["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "--no-textconv",
-                "--find-renames", "HEAD"], workdir.root)
+    untracked = git(["ls-files", "--others", "--exclude-standard", "-z"], workdir.root).stdout
+    if untracked:
+        git(["add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul"],
+            workdir.root, stdin=untracked)
+    done = git(["diff", "--binary", "--no-color", "--no-ext-diff", "--no-textconv",
+                "--find-renames", workdir.base, "--"], workdir.root)
     return done.stdout.decode("utf-8", errors="replace")
