@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from undo_kit import Bench, call, dir_fingerprint, steps, tree_state
 
 from joiner.workspace.checkpoints import Checkpointer
@@ -16,6 +18,14 @@ SHELL_WORK = ("sed -i 's/a + b$/a - b/' calc.py && echo 'brand new' > new.txt &&
               " && mkdir -p gen/deep && echo 'x = 1' > gen/deep/mod.py"
               " && ln -s calc.py link.py && echo 'ignored' > node_modules/dep/extra.js"
               " && mkdir build && echo out > build/out.o")
+
+
+@pytest.fixture(params=["watched", "scanned"])
+def bench(request: pytest.FixtureRequest, ws: Path, tmp_path: Path) -> Iterator[Bench]:
+    """Both ways of finding what changed: inotify-guided snapshots and full scans."""
+    b = Bench(ws, tmp_path / "data", watch=request.param == "watched")
+    yield b
+    b.close()
 
 
 def _git(ws: Path, *args: str) -> str:
@@ -120,3 +130,34 @@ def test_without_git_shell_commands_run_unrecorded_with_a_warning(ws: Path,
         bench.close()
     assert (ws / "x.txt").exists()
     assert len(warnings) == 1 and "git is not installed" in warnings[0]  # said once
+
+
+def test_edits_between_commands_are_not_taken_for_the_commands(bench: Bench, ws: Path) -> None:
+    bench.run("one", steps(call("run_shell", command="echo one > one.txt")))
+    (ws / "README.md").write_text("the user's edit\n")  # between two runs
+    (ws / "mine").mkdir()
+    (ws / "mine" / "file.txt").write_text("mine\n")
+    bench.run("two", steps(call("run_shell", command="echo two > two.txt")))
+    result = bench.store.events(bench.session, types=["tool_result"])[-1].data
+    assert result["files_modified"] == ["two.txt"]
+    apply_undo(bench.store, bench.session)
+    apply_undo(bench.store, bench.session)
+    assert (ws / "README.md").read_text() == "the user's edit\n"
+    assert (ws / "mine" / "file.txt").exists()
+    assert not (ws / "one.txt").exists() and not (ws / "two.txt").exists()
+
+
+def test_a_renamed_directory_is_seen_whole(bench: Bench, ws: Path) -> None:
+    (ws / "pkg" / "sub").mkdir(parents=True)
+    (ws / "pkg" / "sub" / "m.py").write_text("m\n")
+    bench.run("warm up", steps(call("run_shell", command="true")))
+    original = tree_state(ws)
+    bench.run("move", steps(call("run_shell", command="mv pkg lib && echo n > lib/sub/n.py")))
+    result = bench.store.events(bench.session, types=["tool_result"])[-1].data
+    assert sorted(result["files_modified"]) == ["lib/sub/m.py", "lib/sub/n.py", "pkg/sub/m.py"]
+    bench.run("again", steps(call("run_shell", command="echo o > lib/sub/o.py")))
+    result = bench.store.events(bench.session, types=["tool_result"])[-1].data
+    assert result["files_modified"] == ["lib/sub/o.py"]
+    apply_undo(bench.store, bench.session)
+    apply_undo(bench.store, bench.session)
+    assert tree_state(ws) == original

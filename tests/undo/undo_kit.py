@@ -57,11 +57,11 @@ def steps(*calls: dict[str, Any]) -> list[dict[str, Any]]:
 class Bench:
     """A workspace, a store and a session in it; ``run`` answers a prompt with scripted calls."""
 
-    def __init__(self, root: Path, data: Path) -> None:
+    def __init__(self, root: Path, data: Path, watch: bool = True) -> None:
         self.root = root
         self.store = open_store(data / "sessions.db")
         self.session = self.store.create_session(str(root), "scripted/test", "auto")
-        self.checkpointer = Checkpointer(root, ShadowRepo(root, data / "shadow"))
+        self.checkpointer = Checkpointer(root, ShadowRepo(root, data / "shadow", watch))
         self.approver = AllowAll()
 
     def run(self, prompt: str, script: list[dict[str, Any]]) -> RunResult:
@@ -72,6 +72,7 @@ class Bench:
         return asyncio.run(agent.run(prompt, history))
 
     def close(self) -> None:
+        self.checkpointer.close()
         self.store.close()
 
 

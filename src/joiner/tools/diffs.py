@@ -2,8 +2,10 @@
 
 ``make_diff(rel_path, before, after)`` compares whole texts: the common head and tail are skipped
 in linear time and only the changed middle goes to ``difflib`` (which is quadratic at worst); a
-middle too large for it is shown as one replacement. ``diff_changes`` builds a diff from changes
-already known (what ``edit_file`` does), without comparing the whole files at all.
+middle too large for it is first split at the lines that occur once on each side (patience diff,
+O(n log n)), and a part still too large with no such line is shown as one replacement.
+``diff_changes`` builds a diff from changes already known (what ``edit_file`` does), without
+comparing the whole files at all.
 
 The output is a standard unified diff with ``a/`` and ``b/`` paths (``/dev/null`` for a created or
 deleted file), ``\\ No newline at end of file`` markers and 3 lines of context; ``git apply`` and
@@ -64,11 +66,67 @@ def middle_changes(old: Sequence[str], new: Sequence[str], offset: int) -> list[
     """Fine-grained changes between two (small) line lists, at line ``offset`` of the file."""
     if not old and not new:
         return []
-    if len(old) * len(new) > DIFFLIB_MAX_WORK or not old or not new:
+    if not old or not new:
         return [Change(offset, offset + len(old), list(new))]
+    if len(old) * len(new) > DIFFLIB_MAX_WORK:
+        return _anchored_changes(old, new, offset)
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=True)
     return [Change(offset + i1, offset + i2, list(new[j1:j2]))
             for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def _anchored_changes(old: Sequence[str], new: Sequence[str], offset: int) -> list[Change]:
+    """Changes between two large line lists in O(n log n): the lines found exactly once in
+    each, kept in the longest run of the same order (patience diff), split the lists into
+    gaps, each diffed on its own (difflib when small); with no such line, one replacement."""
+    seen_old: dict[str, int] = {}
+    for line in old:
+        seen_old[line] = seen_old.get(line, 0) + 1
+    at_new: dict[str, int] = {}
+    for j, line in enumerate(new):
+        at_new[line] = -1 if line in at_new else j
+    pairs = [(i, at_new[line]) for i, line in enumerate(old)
+             if seen_old[line] == 1 and at_new.get(line, -1) >= 0]
+    anchors = _longest_increasing(pairs)
+    if not anchors:
+        return [Change(offset, offset + len(old), list(new))]
+    changes: list[Change] = []
+    i0 = j0 = 0
+    for i, j in [*anchors, (len(old), len(new))]:
+        changes += middle_changes(old[i0:i], new[j0:j], offset + i0)
+        i0, j0 = i + 1, j + 1
+    return changes
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest subsequence of ``pairs`` (sorted by first item) increasing in the second."""
+    tails: list[int] = []  # tails[k]: index in pairs of the end of the best run of length k+1
+    before: list[int] = [-1] * len(pairs)
+    for index, (_i, j) in enumerate(pairs):
+        k = _bisect_tails(pairs, tails, j)
+        if k > 0:
+            before[index] = tails[k - 1]
+        if k == len(tails):
+            tails.append(index)
+        else:
+            tails[k] = index
+    run: list[tuple[int, int]] = []
+    index = tails[-1] if tails else -1
+    while index >= 0:
+        run.append(pairs[index])
+        index = before[index]
+    return run[::-1]
+
+
+def _bisect_tails(pairs: list[tuple[int, int]], tails: list[int], j: int) -> int:
+    lo, hi = 0, len(tails)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pairs[tails[mid]][1] < j:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def _range(start: int, length: int) -> str:

@@ -75,6 +75,11 @@ class Checkpointer:
         self.lock = WorkspaceLock()
         self._disabled: str | None = None
 
+    def close(self) -> None:
+        """Stop watching the workspace (also done when the checkpointer is collected)."""
+        if self.shadow is not None:
+            self.shadow.close()
+
     def wrap(self, tools: Sequence[Tool]) -> list[Tool]:
         return [tool if tool.kind == "read" else CheckpointedTool(tool, self) for tool in tools]
 

@@ -18,11 +18,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from joiner.workspace.watcher import Watcher
 
 try:
     import fcntl
@@ -42,6 +47,9 @@ _EXCLUDE = "# written by Joiner: its temporary files, then the user's .git/info/
 # A first snapshot of more files than this is not taken (the workspace is probably not a
 # project: a home directory...); shell commands then run without checkpoints.
 MAX_FILES = 200_000
+# More paths than this seen changed: a full scan is as quick as naming them all to git.
+MAX_WATCHED_CHANGES = 2_000
+_UNMATCHED = re.compile(r"pathspec '(.*)' did not match any files")
 
 
 class ShadowError(Exception):
@@ -69,12 +77,14 @@ def shadow_dir(data_dir: Path, workspace: Path) -> Path:
 
 
 class ShadowRepo:
-    def __init__(self, workspace: Path, git_dir: Path) -> None:
+    def __init__(self, workspace: Path, git_dir: Path, watch: bool = True) -> None:
         self.workspace = Path(os.path.realpath(workspace))
         self.git_dir = git_dir
         self.git = shutil.which("git")
         self._tree: str | None = None
         self._index_stat: tuple[int, int, int] | None = None
+        self.watch = watch
+        self._watcher: Watcher | None = None
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update(GIT_DIR=str(git_dir), GIT_WORK_TREE=str(self.workspace), LC_ALL="C",
                    LANGUAGE="C", GIT_CONFIG_NOSYSTEM="1", GIT_ATTR_NOSYSTEM="1",
@@ -86,7 +96,8 @@ class ShadowRepo:
         return self.git is not None
 
     # -- git plumbing -------------------------------------------------------------------------
-    def _run(self, *args: str, input: bytes | None = None, bare: bool = False) -> bytes:
+    def _run(self, *args: str, input: bytes | None = None, bare: bool = False,
+             ok: Callable[[int, bytes], bool] | None = None) -> bytes:
         if self.git is None:
             raise ShadowError("git is not installed")
         env = self.env
@@ -97,7 +108,7 @@ class ShadowRepo:
                                   cwd=self.workspace, capture_output=True, check=False)
         except OSError as err:
             raise ShadowError(f"cannot run git: {err}") from None
-        if done.returncode != 0:
+        if done.returncode != 0 and not (ok is not None and ok(done.returncode, done.stderr)):
             lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
             why = lines[-1] if lines else f"exit status {done.returncode}"
             raise ShadowError(f"git {args[0]} failed: {why}")
@@ -145,11 +156,59 @@ class ShadowRepo:
         with self._locked():
             if self._ensure():
                 self._check_size()
+            valid = self._tree is not None and self._index_stat == self._index_signature()
+            changed = self._watcher.drain() if self._watcher is not None else None
+            if valid and changed is not None and len(changed) <= MAX_WATCHED_CHANGES:
+                added = self._add_paths(sorted(changed)) if changed else b""
+                if added is not None:
+                    return self._write_tree(bool(added.strip()))
+            if self.watch and (self._watcher is None or self._watcher.broken):
+                self._start_watcher()  # before the full scan: nothing falls between the two
             added = self._run("add", "--all", "--verbose", "--ignore-errors", "--", ".")
-            if added.strip() or self._tree is None or self._index_stat != self._index_signature():
-                self._tree = self._run("write-tree").decode().strip()
-                self._index_stat = self._index_signature()
-            return self._tree
+            return self._write_tree(bool(added.strip()) or not valid)
+
+    def _write_tree(self, needed: bool) -> str:
+        """The tree of the index after our ``git add``: written again only if the add changed
+        an entry (it may rewrite the index for stat data alone: the tree is the same)."""
+        if needed or self._tree is None:
+            self._tree = self._run("write-tree").decode().strip()
+        self._index_stat = self._index_signature()
+        return self._tree
+
+    def _add_paths(self, paths: list[str]) -> bytes | None:
+        """``git add -A`` of just these paths (what the watcher saw change); None if git
+        cannot do it that way (a full scan is then done)."""
+        specs = [f":(literal){p}" for p in paths]
+        for _attempt in range(5):
+            if not specs:
+                return b""
+            try:
+                return self._run("add", "--all", "--verbose", "--ignore-errors", "--", *specs,
+                                 ok=_ignored_only)
+            except ShadowError as err:
+                # a path that came and went, never added: nothing to do for it
+                gone = _UNMATCHED.search(str(err))
+                if gone is None or gone.group(1) not in specs:
+                    return None
+                specs.remove(gone.group(1))
+        return None
+
+    def _start_watcher(self) -> None:
+        from joiner.workspace.watcher import Watcher
+
+        if self._watcher is not None:
+            self._watcher.close()
+        listed = self._run("ls-files", "-z", "--others", "--ignored", "--exclude-standard",
+                           "--directory")
+        ignored = {os.fsdecode(p).rstrip("/") for p in listed.split(b"\x00") if p.endswith(b"/")}
+        self._watcher = Watcher.start(self.workspace, ignored)
+        if self._watcher is None:
+            self.watch = False  # not available here: full scans from now on
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
 
     def _check_size(self) -> None:
         listed = self._run("ls-files", "-z", "--others", "--exclude-standard")
@@ -193,6 +252,11 @@ class ShadowRepo:
             contents[sha] = out[end + 1 : end + 1 + size]
             pos = end + 1 + size + 1
         return contents
+
+
+def _ignored_only(code: int, stderr: bytes) -> bool:
+    """``git add`` of named paths exits 1 when some are ignored; the others were added."""
+    return code == 1 and b"ignored by one of your .gitignore files" in stderr
 
 
 def _write_if_changed(path: Path, text: str) -> None:
