@@ -109,6 +109,9 @@ class Session:
         self._servers: Any = None  # the MCP servers, kept while the session is entered
         self.prices = self._prices()  # a malformed [pricing] table fails here: exit 2
         self.window = self._window()  # a malformed [models."…"] context_window: exit 2
+        from joiner.context import prefetch_overview
+
+        prefetch_overview(self.workspace)  # for the system prompt, while the run sets up
 
     # -- set-up -------------------------------------------------------------------------------
     def _open_store(self) -> None:

@@ -10,7 +10,8 @@ Public API (the runtime wires it; other rooms use only these names):
   ``await manager.compact(messages, provider, system, tools)`` compacts by hand.
 - ``manager_for(events, window, ...)``: a manager that carries on a session's earlier
   compactions and files changed, from its stored events.
-- ``repo_overview(root) -> str``: the repository overview for the system prompt (cached).
+- ``repo_overview(root) -> str``: the repository overview for the system prompt (cached);
+  ``prefetch_overview(root)`` starts it in a thread.
 - ``estimate_request(request)`` / ``estimate_text(text)``: token estimates.
 - ``COMPACTION``: the event type; ``is_summary(message)``.
 """
@@ -23,7 +24,7 @@ from typing import Any
 from joiner.context.compaction import CompactionRecord, files_changed, is_summary, latest_record
 from joiner.context.estimate import estimate_request, estimate_text
 from joiner.context.fitter import ContextManager
-from joiner.context.overview import repo_overview
+from joiner.context.overview import prefetch_overview, repo_overview
 from joiner.context.windows import (
     DEFAULT_WINDOW,
     Window,
@@ -53,6 +54,7 @@ __all__ = [
     "estimate_text",
     "is_summary",
     "manager_for",
+    "prefetch_overview",
     "repo_overview",
     "resolve_window",
 ]

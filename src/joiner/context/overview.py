@@ -11,9 +11,10 @@ gets an overview of what was listed, marked as partial.
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections import Counter
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 MAX_FILES = 300_000
 TIMEOUT = 3.0  # seconds
@@ -37,18 +38,45 @@ LANGUAGES = {
 }
 
 _cache: dict[Path, str] = {}
+_pending: dict[Path, threading.Thread] = {}
+_lock = threading.Lock()
+
+
+def prefetch_overview(root: Path) -> None:
+    """Start computing the overview in a thread, so it is ready (or nearly) when the first
+    request's system prompt needs it; ``repo_overview`` waits for it."""
+    root = root.resolve()
+    with _lock:
+        if root in _cache or root in _pending:
+            return
+        thread = threading.Thread(target=_fill, args=(root,), name="joiner-overview",
+                                  daemon=True)
+        _pending[root] = thread
+    thread.start()
 
 
 def repo_overview(root: Path) -> str:
     """The overview of the workspace ``root`` (cached for this process)."""
     root = root.resolve()
+    with _lock:
+        thread = _pending.get(root)
+    if thread is not None:
+        thread.join()
     if root not in _cache:
-        _cache[root] = _build(root)
+        _fill(root)
     return _cache[root]
 
 
 def clear_cache() -> None:
-    _cache.clear()
+    with _lock:
+        _cache.clear()
+
+
+def _fill(root: Path) -> None:
+    text = _build(root)
+    with _lock:
+        _cache.setdefault(root, text)
+        _pending.pop(root, None)
 
 
 def list_files(root: Path, limit: int = MAX_FILES,
@@ -93,16 +121,20 @@ def summarize_paths(paths: list[str], complete: bool = True) -> str:
         return ""
     tops: Counter[str] = Counter()
     files_at_top: list[str] = []
-    languages: Counter[str] = Counter()
-    for path in paths:
-        top, sep, _ = path.replace("\\", "/").partition("/")
-        if sep:
-            tops[top + "/"] += 1
+    suffixes: Counter[str] = Counter()
+    for path in paths:  # plain string work: 30,000 paths in a few milliseconds
+        slash = path.find("/")
+        if slash > 0:
+            tops[path[: slash + 1]] += 1
         else:
-            files_at_top.append(top)
-        language = LANGUAGES.get(PurePosixPath(path).suffix.lower())
-        if language:
-            languages[language] += 1
+            files_at_top.append(path)
+        dot = path.rfind(".")
+        if dot > path.rfind("/") + 1:
+            suffixes[path[dot:]] += 1
+    languages: Counter[str] = Counter()
+    for suffix, n in suffixes.items():
+        if (language := LANGUAGES.get(suffix.lower())) is not None:
+            languages[language] += n
     count = f"{len(paths):,}" if complete else f"more than {len(paths):,}"
     lines = [f"Repository overview ({count} files, ignored and hidden files left out; "
              "list_files and grep see the same files):"]
