@@ -93,10 +93,24 @@ def bench_edit(tmp: Path) -> None:
 
         run()  # warm up
         times[n] = median(run, 9 if n > 6 else 31)
+        run_big = run
+    # the same 200,000-line run without recording the before/after contents (what the
+    # checkpoint adds to the tool's own work)
+    import joiner.tools.files as files
+
+    saved = files.capture, files.file_change_meta
+    files.capture = lambda root, path: None  # type: ignore[assignment]
+    files.file_change_meta = lambda rel, before, diff: {}  # type: ignore[assignment]
+    try:
+        times["unrecorded"] = median(run_big, 9)
+    finally:
+        files.capture, files.file_change_meta = saved
     size = (tmp / "edit200000" / "big.py").stat().st_size
     print(f"\n1. one edit_file in a whole run (the 200,000-line file is {size / 1e6:.1f} MB)")
     line("whole run, 6-line file", times[6])
     line("whole run, 200,000-line file", times[200_000], times[6], "(limit 4x)")
+    line("the same, contents not recorded (the tool and the store alone)", times["unrecorded"],
+         times[6])
     store.close()
 
 
