@@ -10,9 +10,10 @@ when complete, so an interrupted copy is never used.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
+import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,21 @@ from joiner.batch.git import WorkdirError, git
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (``flock``; elsewhere a directory made atomically)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        while True:
+            try:
+                os.mkdir(path.with_suffix(".lockdir"))
+                break
+            except FileExistsError:
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            os.rmdir(path.with_suffix(".lockdir"))
+        return
     with path.open("a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:

@@ -76,12 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scripts", required=True,
                         help='JSON file: {"first prompt": [steps], "*": [steps]}')
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--record", help="append each request as a JSON line to this file")
     args = parser.parse_args(argv)
     with open(args.scripts, encoding="utf-8") as f:
         scripts = json.load(f)
     if not isinstance(scripts, dict):
         parser.error("the scripts file must be a JSON object: prompt -> list of steps")
-    server = ConversationLoopback(scripts, port=args.port)
+    server = ConversationLoopback(scripts, port=args.port, record_to=args.record)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     server.start()
