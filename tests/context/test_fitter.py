@@ -164,3 +164,14 @@ async def test_manual_compaction_keeps_only_the_latest_exchange(tmp_path: Path) 
     assert data["message"]["text"].startswith(SUMMARY_HEAD)
     nothing = await ContextManager(Window(200_000)).compact([Message.user("hi")], provider)
     assert nothing is None
+
+
+async def test_a_prompt_bigger_than_the_window_is_sent_whole_with_a_warning(
+        tmp_path: Path) -> None:
+    provider = SummarizingProvider([{"text": "That is long."}])
+    huge = "Please review this log:\n" + "error at line 12: value out of range\n" * 2000
+    result, recorder, _ = await run(tmp_path, provider, 6000, huge)
+    assert result.stop_reason == "end_turn"
+    assert provider.requests[0].messages[0].text == huge  # a user prompt is never cut
+    warnings = [e.data["message"] for e in recorder.of("warning")]
+    assert len(warnings) == 1 and "more than the 6,000-token window" in warnings[0]

@@ -69,6 +69,7 @@ class ContextManager:
         self._sent_estimate = 0
         self._reported: int | None = None
         self.compactions = 0
+        self._warned = False
 
     # -- EventSink --------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -127,6 +128,13 @@ class ContextManager:
                 self._shorten_old(messages, fixed, int(budget * SHORTEN_TO), keep_tokens=60)
                 self._cut_latest(messages, (budget - fixed) // 2)
                 view = self._view(messages)
+        size = self.size(view, fixed)
+        if size > self.window.input_limit(room) and not self._warned:
+            self._warned = True  # e.g. one huge prompt, or AGENTS.md bigger than the window
+            self._emit(Event(WARNING, {"message": (
+                f"context: this request is about {size:,} tokens, more than the "
+                f"{self.window.tokens:,}-token window leaves for it; the model may refuse it. "
+                f'Set [models."…"] context_window in config if the window is larger.')}))
         self._sent, self._sent_estimate = view, fixed + estimate_messages(view)
         return replace(request, messages=list(view), max_tokens=room)
 
