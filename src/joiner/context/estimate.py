@@ -25,8 +25,10 @@ _PUNCT_CHARS = 3
 _WORD_CHARS = 6  # a word longer than this costs one more token per further WORD_CHARS
 MESSAGE_OVERHEAD = 4  # role and separators of each message
 CALL_OVERHEAD = 8  # id, type and name of each tool call
-_CACHE_LIMIT = 20_000
+_CACHE_LIMIT = 20_000  # entries
+_CACHE_CHARS = 40_000_000  # characters kept alive by the cache at most
 _cache: dict[str, int] = {}
+_cached_chars = 0
 
 
 def estimate_text(text: str) -> int:
@@ -48,9 +50,12 @@ def estimate_text(text: str) -> int:
             count += 1
         else:  # punctuation (and non-ASCII symbols): about three characters a token
             count += 1 + (len(piece) - 1) // _PUNCT_CHARS
-    if len(_cache) >= _CACHE_LIMIT:
+    global _cached_chars
+    if len(_cache) >= _CACHE_LIMIT or _cached_chars + len(text) > _CACHE_CHARS:
         _cache.clear()
+        _cached_chars = 0
     _cache[text] = count
+    _cached_chars += len(text)
     return count
 
 
