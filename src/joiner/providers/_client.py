@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -39,6 +40,7 @@ from joiner.providers._http import (
 )
 from joiner.providers._sse import SSEParser
 
+YIELD_AFTER_S = 0.003  # the longest run of events handled without giving the loop a turn
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
@@ -195,10 +197,17 @@ class SSEClient:
                         key_env=self.key_env)
                 if "text/event-stream" in response.headers.get("content-type", ""):
                     parser = SSEParser()
+                    clock = time.monotonic
+                    resumed = clock()
                     async for chunk in response.aiter_bytes():
                         for event, data in parser.feed(chunk):
                             for item in self._apply(draft, event, data):
                                 yield item
+                            # a read can bring hundreds of buffered events, and handing them
+                            # on never awaits: let the loop run (a UI frame) every few ms
+                            if clock() - resumed > YIELD_AFTER_S:
+                                await asyncio.sleep(0)
+                                resumed = clock()
                     for event, data in parser.close():
                         for item in self._apply(draft, event, data):
                             yield item
