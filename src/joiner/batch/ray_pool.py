@@ -47,11 +47,13 @@ def import_ray() -> Any:
     return ray
 
 
-def connect(ray: Any, address: str | None) -> None:
-    """Join ``address`` (``auto``, ``ray://…``, host:port) or start a local Ray."""
+def connect(ray: Any, address: str | None) -> bool:
+    """Join ``address`` (``auto``, ``ray://…``, host:port) or start a local Ray; False when
+    this process was already connected (then it is not ours to shut down)."""
     if ray.is_initialized():
-        return
+        return False
     ray.init(address=address or None, log_to_driver=False)
+    return True
 
 
 def _remote(ray: Any) -> Any:

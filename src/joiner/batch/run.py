@@ -139,10 +139,14 @@ class Batch:
             from joiner.batch.ray_pool import cluster_cpus, connect, import_ray, run_on_ray
 
             ray = import_ray()
-            connect(ray, self.options.ray_address)
-            in_flight = self.options.concurrency or cluster_cpus(ray)
-            return run_on_ray(ray, todo, in_flight, batch_dir, self.results, tally, progress,
-                              spent)
+            ours = connect(ray, self.options.ray_address)
+            try:
+                in_flight = self.options.concurrency or cluster_cpus(ray)
+                return run_on_ray(ray, todo, in_flight, batch_dir, self.results, tally,
+                                  progress, spent)
+            finally:
+                if ours:
+                    ray.shutdown()
         concurrency = self.options.concurrency or core_count()
         return asyncio.run(run_pool(todo, concurrency, batch_dir, self.results, tally, progress,
                                     spent))

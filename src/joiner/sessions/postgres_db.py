@@ -221,6 +221,13 @@ class PostgresDatabase:
                 self.conn.execute(f"SELECT {lock}(?)", (BLOB_LOCK,))
                 yield self.conn
 
+    def statement(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run one statement as its own transaction (one round trip); its rows."""
+        with self.lock, self.conn._errors():
+            self._ensure_connected()
+            cursor = self.conn.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
     @contextmanager
     def read(self) -> Iterator[QmarkConnection]:
         """One consistent snapshot for several reads; any write in it fails."""

@@ -4,9 +4,10 @@ Sessions from many machines in one place. The store logic is the SQLite store's
 (its SQL is portable and runs here through ``PostgresDatabase``, which speaks its
 ``?`` parameters); this class replaces only what PostgreSQL does differently:
 
-- ``append_many``: the next ``seq`` comes from ``UPDATE sessions … RETURNING last_seq``,
-  whose row lock orders two writers of one session (two machines on one session lose
-  nothing and never interleave a batch), while other sessions append in parallel;
+- ``append_many``: one statement (one round trip): the next ``seq`` comes from ``UPDATE
+  sessions … RETURNING last_seq``, whose row lock orders two writers of one session (two
+  machines on one session lose nothing and never interleave a batch), while other
+  sessions append in parallel;
 - ``delete``: collects unreferenced blobs under the exclusive blob lock, so a concurrent
   append can never refer to a blob that is being removed;
 - ``resolve``: prefix matching with ``LIKE`` (range comparisons depend on the database's
@@ -27,9 +28,28 @@ from typing import Any
 from joiner.core.events import Event
 from joiner.sessions.errors import AmbiguousSession, SessionNotFound, StoreError
 from joiner.sessions.liveness import process_start, this_host
-from joiner.sessions.postgres_db import PostgresDatabase
+from joiner.sessions.postgres_db import BLOB_LOCK, PostgresDatabase
 from joiner.sessions.sqlite_store import _CHUNK, _HEX, SQLiteStore, _encode
 from joiner.sessions.status import status_after, title_from
+
+# One statement, so one round trip (its own transaction): the shared blob lock, the
+# session row updated (its lock orders this session's writers; RETURNING gives the
+# numbers), the blobs and their references, then the events numbered from there.
+_APPEND_SQL = """
+WITH locked AS (SELECT pg_advisory_xact_lock_shared(?)),
+     s AS (UPDATE sessions SET {sets}
+           WHERE id = ? AND (SELECT count(*) FROM locked) = 1 RETURNING last_seq),
+     b AS (INSERT INTO blobs (sha256, size, data)
+           SELECT * FROM unnest(?::text[], ?::bigint[], ?::text[])
+           WHERE EXISTS (SELECT 1 FROM s) ON CONFLICT (sha256) DO NOTHING),
+     r AS (INSERT INTO blob_refs (session_id, sha256)
+           SELECT ?, sha FROM unnest(?::text[]) AS sha
+           WHERE EXISTS (SELECT 1 FROM s) ON CONFLICT (session_id, sha256) DO NOTHING)
+INSERT INTO events (session_id, seq, time, type, payload)
+SELECT ?, s.last_seq - ? + v.n, v.time, v.type, v.payload
+FROM s, unnest(?::float8[], ?::text[], ?::text[]) WITH ORDINALITY AS v (time, type, payload, n)
+RETURNING seq
+"""
 
 
 class PostgresStore(SQLiteStore):
@@ -77,24 +97,17 @@ class PostgresStore(SQLiteStore):
                 pid = os.getpid()
                 sets.append("pid = ?, host = ?, pid_start = ?")
                 params += [pid, this_host(), process_start(pid)]
-        with self.db.write() as c:
-            row = c.execute(f"UPDATE sessions SET {', '.join(sets)} WHERE id = ? "
-                            "RETURNING last_seq", (*params, session_id)).fetchone()
-            if row is None:
-                raise SessionNotFound(f"no session {session_id!r} (deleted?)")
-            seqs = list(range(row[0] - len(batch) + 1, row[0] + 1))
-            found = {sha: text for *_rest, shas in encoded for sha, text in shas.items()}
-            if found:
-                c.executemany("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) "
-                              "ON CONFLICT (sha256) DO NOTHING",
-                              [(sha, len(text), json.dumps(text)) for sha, text in found.items()])
-                c.executemany("INSERT INTO blob_refs (session_id, sha256) VALUES (?, ?) "
-                              "ON CONFLICT (session_id, sha256) DO NOTHING",
-                              [(session_id, sha) for sha in found])
-            c.executemany("INSERT INTO events (session_id, seq, time, type, payload) "
-                          "VALUES (?, ?, ?, ?, ?)",
-                          [(session_id, seq, t, kind, text)
-                           for seq, (kind, t, text, _f) in zip(seqs, encoded, strict=True)])
+        found = {sha: text for *_rest, shas in encoded for sha, text in shas.items()}
+        sql = _APPEND_SQL.format(sets=", ".join(sets))
+        rows = self.db.statement(sql, (  # type: ignore[attr-defined]
+            BLOB_LOCK, *params, session_id,
+            list(found), [len(t) for t in found.values()], [json.dumps(t) for t in found.values()],
+            session_id, list(found),
+            session_id, len(batch), [t for _k, t, _x, _f in encoded],
+            [k for k, _t, _x, _f in encoded], [x for _k, _t, x, _f in encoded]))
+        if not rows:
+            raise SessionNotFound(f"no session {session_id!r} (deleted?)")
+        seqs = sorted(r[0] for r in rows)
         for event, seq in zip(batch, seqs, strict=True):
             event.seq = seq
         return seqs
