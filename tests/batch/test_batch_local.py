@@ -234,6 +234,8 @@ def test_usage_mistakes_are_one_line_and_exit_2(setup: Any) -> None:
         (["batch", str(s.tasks_file), "--max-budget-usd", "lots"], "not a number"),
         (["batch", "--ray", str(s.tasks_file)], "put --ray after TASKS.jsonl"),
         (["batch"], "give the tasks file"),
+        (["batch", str(s.tasks_file), "--output", "/proc/nope/out.jsonl"],
+         "cannot write the results to /proc/nope/out.jsonl"),
     ]
     for args, message in cases:
         done = subprocess.run([*JOINER, *args], cwd=s.root, env=s.env, capture_output=True,

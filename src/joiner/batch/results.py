@@ -73,14 +73,19 @@ class ResultsFile:
             recorded.failed += bool(line.get("is_error"))
         return recorded
 
-    def append(self, line: dict[str, Any]) -> None:
-        """Write one result line and make it durable before returning."""
+    def open(self) -> None:
+        """Open (creating) the file for appending: OSError now rather than after a task."""
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             created = not self.path.exists()
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             if created:
                 _fsync_dir(self.path.parent)
+
+    def append(self, line: dict[str, Any]) -> None:
+        """Write one result line and make it durable before returning."""
+        self.open()
+        assert self._fd is not None
         data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
         written = 0
         while written < len(data):

@@ -127,11 +127,14 @@ class Batch:
 
     def _recorded(self) -> Recorded:
         try:
-            return self.results.load()
+            recorded = self.results.load()
+            self.results.open()
         except IsADirectoryError:
             raise BatchError(f"--output {self.output} is a directory") from None
         except OSError as err:
-            raise BatchError(f"cannot read {self.output}: {err.strerror}") from None
+            raise BatchError(f"cannot write the results to {self.output}: {err.strerror}") \
+                from None
+        return recorded
 
     def _fan_out(self, todo: list[Task], batch_dir: Path, tally: Tally, progress: BatchProgress,
                  spent: Callable[[], bool]) -> list[Task]:
