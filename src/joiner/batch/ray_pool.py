@@ -70,7 +70,10 @@ def cluster_cpus(ray: Any) -> int:
 def run_on_ray(ray: Any, tasks: list[Task], in_flight: int, batch_dir: Path,
                results: ResultsFile, tally: Tally, progress: BatchProgress,
                budget_spent: Callable[[], bool]) -> list[Task]:
-    """Run ``tasks`` on the connected Ray; returns those never started (budget spent)."""
+    """Run ``tasks`` on the connected Ray; returns those never started (budget spent).
+
+    Each worker makes its copies under its own machine's data dir, ``batch/<the name of
+    batch_dir>`` (the same directory when Ray runs here)."""
     remote = _remote(ray)
     queue = deque(tasks)
     pending: dict[Any, Task] = {}
@@ -79,7 +82,7 @@ def run_on_ray(ray: Any, tasks: list[Task], in_flight: int, batch_dir: Path,
         while queue or pending:
             while queue and len(pending) < in_flight and not budget_spent() and not stopped.hit:
                 task = queue.popleft()
-                pending[remote.remote(task.to_dict(), str(batch_dir))] = task
+                pending[remote.remote(task.to_dict(), batch_dir.name)] = task
                 tally.start(task.id)
             progress.update()
             if stopped.hit:

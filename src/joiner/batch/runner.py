@@ -6,6 +6,7 @@ The same coroutine runs a task in the local pool and inside a Ray worker.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ def result_line(task: Task, outcome: ChildOutcome | None, patch: str,
             "patch": patch, "workdir": None if workdir is None else str(workdir.cwd)}
     line["num_turns"] = result.get("num_turns", 0)
     line["model"] = result.get("model", task.model)
+    line["host"] = socket.gethostname()  # where the workdir is (a Ray cluster has several machines)
     return line
 
 
@@ -75,9 +77,13 @@ async def run_task(task: Task, batch_dir: Path, on_event: OnEvent | None = None,
     return result_line(task, outcome, patch, workdir)
 
 
-def run_task_blocking(task_data: dict[str, Any], batch_dir: str) -> dict[str, Any] | None:
-    """``run_task`` for a Ray worker: plain data in, the result line out (None: interrupted)."""
+def run_task_blocking(task_data: dict[str, Any], batch_key: str) -> dict[str, Any] | None:
+    """``run_task`` for a Ray worker: plain data in, the result line out (None: interrupted).
+
+    The copy goes under the data dir of the machine the task runs on (``batch/KEY``)."""
+    from joiner.config import data_dir
+
     try:
-        return asyncio.run(run_task(Task.from_dict(task_data), Path(batch_dir)))
+        return asyncio.run(run_task(Task.from_dict(task_data), data_dir() / "batch" / batch_key))
     except TaskInterrupted:
         return None
