@@ -72,6 +72,8 @@ class LocalEngine:
         params.verbosity = -1  # llama.cpp writes nothing to stderr (the TUI owns the screen)
         params.api_keys = [secrets.token_hex(24)]  # the loopback listener refuses everyone
         params.warmup = False
+        params.cache_ram_mib = 0  # no host-memory prompt cache (8 GB by default): the one
+        # slot's own KV cache already keeps the conversation's prefix between requests
         if options.threads:
             params.cpuparams.n_threads = options.threads
             params.cpuparams_batch.n_threads = options.threads
@@ -81,7 +83,9 @@ class LocalEngine:
             raise EngineError(f"not enough memory to load the embedded model; {REMOTE_HINT}"
                               ) from None
         except (RuntimeError, ValueError) as err:
-            raise EngineError(f"llama.cpp could not load {options.path.name} ({err})") from None
+            raise EngineError(f"llama.cpp could not load the model file {options.path} (it is "
+                              f"damaged, or not a model this llama.cpp supports: {err})"
+                              ) from None
         self.options = options
 
     def complete(self, body: dict[str, Any],

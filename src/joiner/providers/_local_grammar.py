@@ -102,8 +102,13 @@ def call_schema(spec: ToolSpec, grounding: Grounding | None = None) -> dict[str,
     params = spec.parameters if isinstance(spec.parameters, dict) else {}
     defs = params.get("$defs") or {}
     if params.get("type", "object") != "object":
-        return {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
-    return _object_schema(params, defs, top=True, grounding=grounding)
+        params, defs = {"type": "object", "properties": {}}, {}
+    schema = _object_schema(params, defs, top=True, grounding=grounding)
+    # JSON as the prompt writes it: without this, a grammar allows any whitespace between
+    # tokens, and the model can fill its whole budget with newlines inside the object
+    schema["x-guidance"] = {"whitespace_flexible": False, "key_separator": ": ",
+                            "item_separator": ", "}
+    return schema
 
 
 def call_grammar(tools: Sequence[ToolSpec], grounding: Grounding | None = None) -> str:

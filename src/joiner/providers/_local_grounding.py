@@ -18,7 +18,8 @@ from joiner.core.messages import Message
 
 PATH_KEYS = frozenset({"path", "file", "file_path", "filename", "directory", "dir"})
 WORD_KEYS = frozenset({"pattern", "query", "symbol"})
-TEXT_KEYS = frozenset({"old_string", "new_string", "old", "new", "search", "replace"})
+OLD_KEYS = frozenset({"old_string", "old", "search"})
+NEW_KEYS = frozenset({"new_string", "new", "replace"})
 # Files that are usually named without their extension in a request.
 BARE_FILES = {"README": ["README.md", "README"], "CHANGELOG": ["CHANGELOG.md", "CHANGELOG"],
               "LICENSE": ["LICENSE", "LICENSE.md"], "CONTRIBUTING": ["CONTRIBUTING.md"],
@@ -52,6 +53,7 @@ class Grounding:
     paths: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # quoted phrases, words and numbers
+    pair: tuple[str, str] | None = None  # "from A to B", "replace A with B"
 
     def for_key(self, key: str) -> list[str]:
         """The allowed values of argument ``key``, or [] when it stays free."""
@@ -59,7 +61,9 @@ class Grounding:
             return self.paths or self.words
         if key in WORD_KEYS:
             return self.words
-        if key in TEXT_KEYS:
+        if key in OLD_KEYS or key in NEW_KEYS:
+            if self.pair is not None:
+                return [self.pair[0] if key in OLD_KEYS else self.pair[1]]
             return self.texts
         return []
 
@@ -91,6 +95,31 @@ def key_words(text: str, exclude: Sequence[str] = ()) -> list[str]:
     return found
 
 
+_TERM = r"\"[^\"\n]+\"|'[^'\n]+'|`[^`\n]+`|[\w.-]+"
+_PAIRS = [re.compile(p, re.IGNORECASE) for p in (
+    rf"\bfrom\s+({_TERM})\s+(?:to|into)\s+({_TERM})",
+    rf"\b(?:rename|change|turn)\s+(?:the\s+\w+\s+)?({_TERM})\s+(?:to|into)\s+({_TERM})",
+    rf"\breplace\s+({_TERM})\s+(?:with|by)\s+({_TERM})",
+)]
+
+
+def _unquote(term: str) -> str:
+    if len(term) >= 2 and term[0] == term[-1] and term[0] in "\"'`":
+        return term[1:-1]
+    return term.rstrip(".,;:!?")
+
+
+def edit_pair(request: str) -> tuple[str, str] | None:
+    """The text to replace and its replacement, when the request says both."""
+    for pattern in _PAIRS:
+        match = pattern.search(request)
+        if match:
+            old, new = _unquote(match.group(1)), _unquote(match.group(2))
+            if old and new and old != new:
+                return old, new
+    return None
+
+
 def grounding(messages: Sequence[Message]) -> Grounding:
     """Candidates from the latest user message and the tool results after it."""
     last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
@@ -114,4 +143,4 @@ def grounding(messages: Sequence[Message]) -> Grounding:
         _add(texts, next(q for q in quoted if q))
     for value in [*words, *_NUMBER.findall(request)]:
         _add(texts, value)
-    return Grounding(paths, words, texts)
+    return Grounding(paths, words, texts, edit_pair(request))

@@ -242,19 +242,24 @@ _CPU_FLAGS = {"SSE3": "pni", "SSSE3": "ssse3", "AVX": "avx", "AVX2": "avx2", "F1
               "FMA": "fma", "BMI2": "bmi2", "AVX512": "avx512f"}
 
 
-def missing_cpu_features(system_info: str) -> list[str]:
-    """Instruction sets the llama.cpp build was compiled for that this CPU lacks.
-
-    ``system_info`` is llama.cpp's ``"CPU : SSE3 = 1 | AVX = 1 | ..."``. Only checked on
-    x86-64 Linux, where ``/proc/cpuinfo`` lists the flags; elsewhere returns []."""
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags on x86-64 Linux (``/proc/cpuinfo``); empty elsewhere."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
-        return []
+        return set()
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
             flags_line = next((ln for ln in f if ln.startswith("flags")), "")
     except OSError:
-        return []
-    flags = set(flags_line.partition(":")[2].split())
+        return set()
+    return set(flags_line.partition(":")[2].split())
+
+
+def missing_cpu_features(system_info: str, flags: set[str] | None = None) -> list[str]:
+    """Instruction sets the llama.cpp build was compiled for that this CPU lacks.
+
+    ``system_info`` is llama.cpp's ``"CPU : SSE3 = 1 | AVX = 1 | ..."``; ``flags`` the
+    CPU's (default: ``cpu_flags()``). Unknown flags (another platform) mean no check."""
+    flags = cpu_flags() if flags is None else flags
     if not flags:
         return []
     built = {part.split("=")[0].strip() for part in system_info.split("|")

@@ -32,7 +32,7 @@ RESULT = "Result:"
 ANSWER = "Answer:"
 FENCE = "```"
 # Where an answer ends: the model starting the next transcript line by itself.
-ANSWER_STOPS = ["\nUser:", "\nAction:", "\nResult:", "\n\n\n"]
+ANSWER_STOPS = ["\nUser:", "\nAction:", "\nResult:", "\nAnswer:", "\n\n\n"]
 RESULT_CHARS = 1500  # a tool result longer than this is cut, with a note
 CHARS_PER_TOKEN = 3  # a cautious estimate for fitting the context window
 

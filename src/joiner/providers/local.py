@@ -13,7 +13,7 @@ API (besides the ``Provider`` protocol):
   ``ready`` or ``failed``. ``provider.loading`` and ``provider.loaded`` say where it is.
 - ``provider.context_window``: the context length from the model file (32,768).
 - Settings (``[providers.local]`` in config): ``model_path`` (another GGUF file),
-  ``threads``, ``temperature`` (default 0), ``max_answer_tokens`` (512),
+  ``threads``, ``temperature`` (default 0), ``max_answer_tokens`` (256),
   ``prompt_tokens`` (8,192: how much conversation a prompt keeps; llama.cpp reads a
   prompt at a few hundred tokens per second on two cores), ``max_tool_calls`` (4 per
   user message).
@@ -94,6 +94,7 @@ ACTION_PRIOR_VAGUE = -6.0
 ACTION_PRIOR_AFTER = -1.5
 CALL_TOKENS = 1024
 STOP_REASONS = {"length": "max_tokens"}
+FALLBACK_CONTEXT = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +141,7 @@ class LocalProvider:
                                       "model_path in [providers.local] to a GGUF file")
         self.threads: int | None = _setting(settings, "threads", int, None)
         self.temperature: float = _setting(settings, "temperature", float, 0.0)
-        self.max_answer_tokens: int = _setting(settings, "max_answer_tokens", int, 512)
+        self.max_answer_tokens: int = _setting(settings, "max_answer_tokens", int, 256)
         self.prompt_tokens: int = _setting(settings, "prompt_tokens", int, 8192)
         self.max_tool_calls: int = _setting(settings, "max_tool_calls", int, 4)
         self.tool_hints: bool = _setting(settings, "tool_hints", bool, True)
@@ -152,12 +153,14 @@ class LocalProvider:
 
     @property
     def context_window(self) -> int:
+        """The model file's context length. Never raises: an unreadable file is reported
+        by the first request, and until then the window is a modest default."""
         if self._context_window is None:
             try:
                 header = self.model_path or header_file(self.model)
                 self._context_window = context_length(header)
-            except ModelFileError as err:
-                raise self._error(str(err)) from None
+            except ModelFileError:
+                return FALLBACK_CONTEXT
         return self._context_window
 
     @property
