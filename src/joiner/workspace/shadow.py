@@ -1,16 +1,29 @@
 """A shadow git repository: snapshots of the workspace for ``run_shell``, outside the user's git.
 
 The repository lives in Joiner's data dir (``<data>/shadow/<hash of the workspace path>``) with
-the workspace as its work tree. A snapshot is ``git add -A`` then ``git write-tree``: git's index
-is a stat cache (size, mtime, inode), so only files whose stat changed are read again, and the
-untracked cache skips unchanged directories; ``.gitignore`` files are honoured by git itself, and
-git never descends into a ``.git`` (the user's repository, nested repositories). The user's
-``.git`` (its index, objects, refs, stash) is never read or written: ``GIT_DIR`` points here.
-
-What the user's git config or ``.gitattributes`` could do to contents is switched off (no
+the workspace as its work tree; a snapshot is the id of a git tree holding the workspace. The
+user's ``.git`` (its index, objects, refs, stash) is never read or written: ``GIT_DIR`` points
+here. What the user's git config or ``.gitattributes`` could do to contents is switched off (no
 ``autocrlf``, no filters, no ``text``/``eol`` conversion), so the blobs are the exact bytes.
-Only this process's git runs on the repository at a time (an ``flock``), and a stale
-``index.lock`` left by a killed git is removed.
+
+Two ways to take a snapshot:
+
+- a full scan, ``git add -A`` then ``git write-tree``: git's index is a stat cache (size,
+  mtime, inode), so only files whose stat changed are read again; ``.gitignore`` files are
+  honoured by git itself, which never descends into a ``.git`` (the user's repository, nested
+  ones). The index is split (``core.splitIndex``: a write rewrites only what changed, not the
+  30,000 entries of a large workspace), version 4 (prefix-compressed paths), with git's
+  untracked cache. It is the first snapshot of a session, and the answer to anything unknown;
+- from the watcher (``watcher.Watcher``, inotify): once a full scan has given a tree, only the
+  paths seen changed since are redone on top of it (``shadow_delta``), through long-lived
+  ``git cat-file --batch`` and ``git check-ignore`` processes, without reading or writing the
+  index: the cost follows what changed, not the size of the workspace. Nothing changed: no
+  work at all. The differences found are kept, so ``changes`` needs no ``git diff-tree``. The
+  paths so recorded are given to the index (``update-index --index-info``) before the next
+  full scan, so it starts from the same files.
+
+Full scans run one at a time on the repository (an ``flock``: other sessions on the same
+workspace share it), and a stale ``index.lock`` left by a killed git is removed.
 """
 
 from __future__ import annotations
@@ -22,9 +35,18 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from joiner.workspace.coprocess import CatFile, IgnoreCheck
+from joiner.workspace.gitobjects import (
+    GITLINK_MODE,
+    ObjectWriter,
+    RawChange,
+    ShadowError,
+    TreeEntry,
+)
+from joiner.workspace.shadow_delta import Delta, Fallback, TreeDelta
 
 if TYPE_CHECKING:
     from joiner.workspace.watcher import Watcher
@@ -34,41 +56,28 @@ try:
 except ImportError:  # Windows: one process at a time is then the user's affair
     fcntl = None  # type: ignore[assignment]
 
+__all__ = ["MAX_FILES", "RawChange", "ShadowError", "ShadowRepo", "TreeEntry", "shadow_dir"]
+
 _CONFIG = {
     "core.bare": "false", "core.autocrlf": "false", "core.safecrlf": "false",
     "core.filemode": "true", "core.symlinks": "true", "core.ignorecase": "false",
     "core.fsmonitor": "false", "core.untrackedCache": "true", "core.quotepath": "false",
     "core.looseCompression": "1", "index.version": "4", "gc.auto": "0",
+    "core.splitIndex": "true", "splitIndex.maxPercentChange": "50",
+    "splitIndex.sharedIndexExpire": "1.day.ago",
     "advice.addEmbeddedRepo": "false", "advice.addIgnoredFile": "false",
 }
+_CONFIG_MARK = "joiner-config"  # in the git dir: which _CONFIG the repository has
+_CONFIG_VERSION = hashlib.sha256(repr(sorted(_CONFIG.items())).encode()).hexdigest()[:16]
 _ATTRIBUTES = "* -text -eol -filter -ident -working-tree-encoding\n"
 _EXCLUDE = "# written by Joiner: its temporary files, then the user's .git/info/exclude\n" \
            "*.joiner-tmp\n"
 # A first snapshot of more files than this is not taken (the workspace is probably not a
 # project: a home directory...); shell commands then run without checkpoints.
 MAX_FILES = 200_000
-# More paths than this seen changed: a full scan is as quick as naming them all to git.
+# More paths than this seen changed: a full scan is as quick as redoing them one by one.
 MAX_WATCHED_CHANGES = 2_000
-_UNMATCHED = re.compile(r"pathspec '(.*)' did not match any files")
-
-
-class ShadowError(Exception):
-    """A snapshot could not be taken; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class TreeEntry:
-    """One side of a changed path: git mode (``100644``, ``100755``, ``120000``) and blob id."""
-
-    mode: str
-    sha: str
-
-
-@dataclass(frozen=True, slots=True)
-class RawChange:
-    path: str
-    before: TreeEntry | None
-    after: TreeEntry | None
+_NO_COMMIT = re.compile(r"'(.+?)/?' does not have a commit checked out")
 
 
 def shadow_dir(data_dir: Path, workspace: Path) -> Path:
@@ -81,30 +90,47 @@ class ShadowRepo:
         self.workspace = Path(os.path.realpath(workspace))
         self.git_dir = git_dir
         self.git = shutil.which("git")
-        self._tree: str | None = None
-        self._index_stat: tuple[int, int, int] | None = None
         self.watch = watch
+        self._tree: str | None = None  # the last snapshot
+        self._index_tree: str | None = None  # the tree of git's index after our last full scan
+        self._index_stat: tuple[int, int, int] | None = None  # ...and the index file then
+        self._unindexed: dict[str, TreeEntry | None] = {}  # recorded since, not in the index
+        self._rules: tuple[int, int, int] | None = None  # the user's .git/info/exclude
+        self._no_commit: set[str] = set()  # nested repositories git cannot add: left out
+        self._delta: tuple[str, Delta] | None = None  # the last watched snapshot: base, delta
         self._watcher: Watcher | None = None
+        self._engine: TreeDelta | None = None
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update(GIT_DIR=str(git_dir), GIT_WORK_TREE=str(self.workspace), LC_ALL="C",
                    LANGUAGE="C", GIT_CONFIG_NOSYSTEM="1", GIT_ATTR_NOSYSTEM="1",
                    GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
         self.env = env
+        self._cat = CatFile(self.git or "git", self._bare_env(), self.workspace)
+        self._ignore = IgnoreCheck(self.git or "git", env, self.workspace)
 
     @property
     def available(self) -> bool:
         return self.git is not None
 
+    def close(self) -> None:
+        """Stop watching and end the long-lived git processes."""
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+        self._cat.close()
+        self._ignore.close()
+
     # -- git plumbing -------------------------------------------------------------------------
+    def _bare_env(self) -> dict[str, str]:
+        return {k: v for k, v in self.env.items() if k != "GIT_WORK_TREE"}
+
     def _run(self, *args: str, input: bytes | None = None, bare: bool = False,
              ok: Callable[[int, bytes], bool] | None = None) -> bytes:
         if self.git is None:
             raise ShadowError("git is not installed")
-        env = self.env
-        if bare:
-            env = {k: v for k, v in env.items() if k != "GIT_WORK_TREE"}
         try:
-            done = subprocess.run([self.git, *args], input=input, env=env,
+            done = subprocess.run([self.git, *args], input=input,
+                                  env=self._bare_env() if bare else self.env,
                                   cwd=self.workspace, capture_output=True, check=False)
         except OSError as err:
             raise ShadowError(f"cannot run git: {err}") from None
@@ -126,72 +152,107 @@ class ShadowRepo:
             yield
 
     def _ensure(self) -> bool:
-        """Create the repository if needed; True if it has no index yet (a first snapshot)."""
+        """Create (or update) the repository if needed; True if it has no index yet."""
+        mark = self.git_dir / _CONFIG_MARK
         if not (self.git_dir / "HEAD").exists():
             self._run("init", "--quiet", "--bare", str(self.git_dir), bare=True)
+        if _read(mark) != _CONFIG_VERSION:
             for key, value in _CONFIG.items():
                 self._run("config", key, value, bare=True)
+            mark.write_text(_CONFIG_VERSION, encoding="utf-8")
         info = self.git_dir / "info"
         info.mkdir(exist_ok=True)
         _write_if_changed(info / "attributes", _ATTRIBUTES)
         user_exclude = self.workspace / ".git" / "info" / "exclude"
-        extra = ""
-        with contextlib.suppress(OSError):
-            extra = user_exclude.read_text(encoding="utf-8", errors="replace")
-        _write_if_changed(info / "exclude", _EXCLUDE + extra)
+        self._rules = _signature(user_exclude)
+        _write_if_changed(info / "exclude", _EXCLUDE + (_read(user_exclude) or ""))
         return not (self.git_dir / "index").exists()
 
     def _index_signature(self) -> tuple[int, int, int] | None:
-        try:
-            info = os.stat(self.git_dir / "index")
-        except FileNotFoundError:
-            return None
-        return info.st_mtime_ns, info.st_size, info.st_ino
+        return _signature(self.git_dir / "index")
 
     # -- snapshots ----------------------------------------------------------------------------
     def snapshot(self) -> str:
         """The id of a git tree holding the workspace as it is now."""
         if not self.workspace.is_dir():
             raise ShadowError(f"the workspace {self.workspace} does not exist")
+        watcher = self._watcher
+        if (self._tree is not None and watcher is not None and not watcher.broken
+                and self._rules == _signature(self.workspace / ".git" / "info" / "exclude")):
+            changed = watcher.drain()
+            if changed is not None and not changed:
+                return self._tree
+            if changed is not None and len(changed) <= MAX_WATCHED_CHANGES:
+                tree = self._watched(self._tree, changed)
+                if tree is not None:
+                    return tree
+        return self._full_scan()
+
+    def _watched(self, base: str, changed: set[str]) -> str | None:
+        """The snapshot from the paths the watcher saw change; None: do a full scan."""
+        if self._engine is None:
+            self._engine = TreeDelta(self.workspace, ObjectWriter(self.git_dir, len(base)),
+                                     self._cat, self._ignore, MAX_WATCHED_CHANGES)
+        try:
+            delta = self._engine.apply(base, changed)
+        except (Fallback, ShadowError):
+            self._ignore.close()  # git's rules may have changed: it reads them afresh
+            return None
+        if delta.tree != base:
+            self._delta = (base, delta)
+            self._unindexed.update((c.path, c.after) for c in delta.changes)
+            self._tree = delta.tree
+        return delta.tree
+
+    def _full_scan(self) -> str:
         with self._locked():
             if self._ensure():
                 self._check_size()
-            valid = self._tree is not None and self._index_stat == self._index_signature()
-            changed = self._watcher.drain() if self._watcher is not None else None
-            if valid and changed is not None and len(changed) <= MAX_WATCHED_CHANGES:
-                added = self._add_paths(sorted(changed)) if changed else b""
-                if added is not None:
-                    return self._write_tree(bool(added.strip()))
-            if self.watch and (self._watcher is None or self._watcher.broken):
-                self._start_watcher()  # before the full scan: nothing falls between the two
-            added = self._run("add", "--all", "--verbose", "--ignore-errors", "--", ".")
-            return self._write_tree(bool(added.strip()) or not valid)
+            known = self._index_tree is not None and self._index_stat == self._index_signature()
+            known = self._give_index_what_was_recorded() and known
+            if self.watch:
+                if self._watcher is None or self._watcher.broken:
+                    self._start_watcher()  # before the scan: nothing falls between the two
+                elif self._watcher is not None:
+                    self._watcher.drain()  # what it saw is in the scan
+            added = self._add_all()
+            if added.strip() or not known:
+                self._index_tree = self._run("write-tree").decode().strip()
+            self._index_stat = self._index_signature()
+            self._tree = self._index_tree
+            assert self._tree is not None
+            return self._tree
 
-    def _write_tree(self, needed: bool) -> str:
-        """The tree of the index after our ``git add``: written again only if the add changed
-        an entry (it may rewrite the index for stat data alone: the tree is the same)."""
-        if needed or self._tree is None:
-            self._tree = self._run("write-tree").decode().strip()
-        self._index_stat = self._index_signature()
-        return self._tree
-
-    def _add_paths(self, paths: list[str]) -> bytes | None:
-        """``git add -A`` of just these paths (what the watcher saw change); None if git
-        cannot do it that way (a full scan is then done)."""
-        specs = [f":(literal){p}" for p in paths]
-        for _attempt in range(5):
-            if not specs:
-                return b""
+    def _add_all(self) -> bytes:
+        """``git add -A`` of the workspace, leaving out nested repositories with no commit
+        (git refuses to add them, and would then add nothing at all)."""
+        self._no_commit = {p for p in self._no_commit
+                           if os.path.lexists(self.workspace / p / ".git")}
+        for _attempt in range(20):
+            excluded = [f":(exclude,literal){p}" for p in sorted(self._no_commit)]
             try:
-                return self._run("add", "--all", "--verbose", "--ignore-errors", "--", *specs,
-                                 ok=_ignored_only)
+                return self._run("add", "--all", "--verbose", "--ignore-errors", "--", ".",
+                                 *excluded)
             except ShadowError as err:
-                # a path that came and went, never added: nothing to do for it
-                gone = _UNMATCHED.search(str(err))
-                if gone is None or gone.group(1) not in specs:
-                    return None
-                specs.remove(gone.group(1))
-        return None
+                found = _NO_COMMIT.search(str(err))
+                if found is None or found.group(1) in self._no_commit:
+                    raise
+                self._no_commit.add(found.group(1))
+        raise ShadowError("git add failed: too many nested repositories without a commit")
+
+    def _give_index_what_was_recorded(self) -> bool:
+        """Put the entries recorded from the watcher into git's index (with no stat data, so
+        the scan reads those files again): the scan then starts from the files we recorded,
+        ignored ones included, as ``git add`` would have. False if the index changed."""
+        if not self._unindexed:
+            return True
+        zero = "0" * len(self._tree or "0" * 40)
+        lines = b"".join(
+            (f"{e.mode} {e.sha}" if e is not None else f"0 {zero}").encode("ascii")
+            + b"\t" + os.fsencode(path) + b"\0" for path, e in self._unindexed.items())
+        self._unindexed = {}
+        self._run("update-index", "-z", "--index-info", input=lines, ok=lambda *_: True)
+        return False
 
     def _start_watcher(self) -> None:
         from joiner.workspace.watcher import Watcher
@@ -205,11 +266,6 @@ class ShadowRepo:
         if self._watcher is None:
             self.watch = False  # not available here: full scans from now on
 
-    def close(self) -> None:
-        if self._watcher is not None:
-            self._watcher.close()
-            self._watcher = None
-
     def _check_size(self) -> None:
         listed = self._run("ls-files", "-z", "--others", "--exclude-standard")
         count = listed.count(b"\x00")
@@ -217,52 +273,57 @@ class ShadowRepo:
             raise ShadowError(f"the workspace has more than {MAX_FILES:,} files outside "
                               ".gitignore; shell commands' changes are not recorded here")
 
+    # -- differences --------------------------------------------------------------------------
     def changes(self, before: str, after: str) -> list[RawChange]:
-        """The paths that differ between two snapshots (no rename detection), sorted."""
+        """The paths that differ between two snapshots (no rename detection), sorted; nested
+        repositories left out (their own git keeps their history)."""
         if before == after:
             return []
+        if self._delta is not None and self._delta[0] == before \
+                and self._delta[1].tree == after:
+            found = self._delta[1].changes
+        else:
+            found = self._diff_tree(before, after)
+        return [c for c in found if GITLINK_MODE not in
+                (c.before.mode if c.before else "", c.after.mode if c.after else "")]
+
+    def _diff_tree(self, before: str, after: str) -> list[RawChange]:
         out = self._run("diff-tree", "-r", "-z", "--no-renames", "--raw", before, after)
         fields = out.split(b"\x00")
         found: list[RawChange] = []
         for i in range(0, len(fields) - 1, 2):
             meta, raw_path = fields[i].decode(), fields[i + 1]
             old_mode, new_mode, old_sha, new_sha, _status = meta.lstrip(":").split(" ")
-            path = os.fsdecode(raw_path)
             old = None if old_mode == "000000" else TreeEntry(old_mode, old_sha)
             new = None if new_mode == "000000" else TreeEntry(new_mode, new_sha)
-            if (old and old.mode == "160000") or (new and new.mode == "160000"):
-                continue  # a nested repository: its own git keeps its history
-            found.append(RawChange(path, old, new))
+            found.append(RawChange(os.fsdecode(raw_path), old, new))
         return found
 
     def blobs(self, shas: list[str]) -> dict[str, bytes]:
-        """The contents of blobs, by id (``git cat-file --batch``)."""
-        wanted = list(dict.fromkeys(shas))
-        if not wanted:
-            return {}
-        out = self._run("cat-file", "--batch", input="".join(f"{s}\n" for s in wanted).encode())
-        contents: dict[str, bytes] = {}
-        pos = 0
-        for sha in wanted:
-            end = out.index(b"\n", pos)
-            header = out[pos:end].decode().split(" ")
-            if len(header) < 3 or header[1] == "missing":
-                raise ShadowError(f"the shadow repository lost the object {sha}")
-            size = int(header[2])
-            contents[sha] = out[end + 1 : end + 1 + size]
-            pos = end + 1 + size + 1
+        """The contents of blobs, by id (those just read from disk, else from git)."""
+        known = self._delta[1].contents if self._delta is not None else {}
+        contents = {sha: known[sha] for sha in shas if sha in known}
+        missing = [sha for sha in shas if sha not in contents]
+        contents.update((sha, data) for sha, (_kind, data) in self._cat.read(missing).items())
         return contents
 
 
-def _ignored_only(code: int, stderr: bytes) -> bool:
-    """``git add`` of named paths exits 1 when some are ignored; the others were added."""
-    return code == 1 and b"ignored by one of your .gitignore files" in stderr
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _write_if_changed(path: Path, text: str) -> None:
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except OSError:
-        pass
+    if _read(path) == text:
+        return
     path.write_text(text, encoding="utf-8")

@@ -10,7 +10,8 @@ full scan, and the watcher starts afresh. Elsewhere than Linux ``Watcher.start``
 Every directory is watched except ``.git`` directories and those ``ignored`` names (the
 ignored directories git reported); a directory created later is watched when its creation is
 seen, and is itself reported as changed, so what was written into it before is found by the
-scan of that directory.
+scan of that directory. A ``.git`` that comes or goes below the root (a nested repository,
+which git records otherwise) is reported as ``dir/.git``.
 """
 
 from __future__ import annotations
@@ -138,8 +139,15 @@ class Watcher:
                     return
                 continue
             rel = f"{base}/{os.fsdecode(name)}" if base else os.fsdecode(name)
+            if name == b".git" and base and mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM
+                                                    | IN_DELETE):
+                self.changed.add(rel)  # a nested repository came or went (never watched)
+                continue
             if not name or self.skip(rel):
                 continue
+            if mask & IN_ISDIR and not mask & (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM
+                                               | IN_DELETE):
+                continue  # a directory's own mode or times: git records none
             self.changed.add(rel)
             if mask & IN_ISDIR and mask & (IN_CREATE | IN_MOVED_TO):
                 self._watch_tree(rel)
