@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from joiner.core.messages import Message, ModelRequest, TextDelta, ToolCallDelta
 from joiner.providers._local_prompt import ANSWER, ANSWER_STOPS, build_prompt
 from joiner.providers.local import LocalProvider
 
-QUESTION = "Explain in a few paragraphs how a hash table works and when to use one."
+QUESTION = "Describe in a few paragraphs how a hash table works and when one is a good choice."
 HERE = Path(__file__).parent
 
 
@@ -133,24 +134,29 @@ def child(code: str, *args: str) -> dict[str, float]:
 
 
 def first_token(runs: int) -> None:
-    question = "What does calc.py define?"
-    request = ModelRequest("", [Message.user(question)], tool_specs())
-    prompt = build_prompt(request, 8192, 24)
-    body = json.dumps({"prompt": prompt, "max_tokens": 1, "temperature": 0.0})
-    joiner_runs, direct_runs = [], []
+    plain, tooled = "What is a linked list?", "What does calc.py define?"
+    prompt = build_prompt(ModelRequest("", [Message.user(plain)], tool_specs()), 8192, 24)
+    body = json.dumps({"prompt": prompt + ANSWER, "max_tokens": 1, "temperature": 0.0})
+    joiner_runs, tool_runs, direct_runs = [], [], []
     for _ in range(runs):
-        joiner_runs.append(child(JOINER_CHILD, str(HERE / "sample_repo"), question))
+        joiner_runs.append(child(JOINER_CHILD, str(HERE / "sample_repo"), plain))
         direct_runs.append(child(DIRECT_CHILD, body))
-    j = {k: statistics.median(r[k] for r in joiner_runs) for k in joiner_runs[0]}
-    d = {k: statistics.median(r[k] for r in direct_runs) for k in direct_runs[0]}
-    print(f"first token, fresh process: joiner {j['first_token']:.2f} s   xllamacpp "
-          f"{d['first_token']:.2f} s   ratio {j['first_token'] / d['first_token']:.2f}x  "
-          f"(median of {runs})")
-    print(f"    joiner: imports {j['imported']:.2f} s, model ready "
-          f"{j.get('ready', float('nan')):.2f} s; xllamacpp: imports {d['imported']:.2f} s, "
-          f"model ready {d['ready']:.2f} s")
-    print(f"peak memory (max RSS): joiner {j['rss_mb']:.0f} MB   xllamacpp {d['rss_mb']:.0f} MB"
-          f"   ratio {j['rss_mb'] / d['rss_mb']:.2f}x  (aim < 1024 MB)")
+        tool_runs.append(child(JOINER_CHILD, str(HERE / "sample_repo"), tooled))
+
+    def median(rows: list[dict[str, float]]) -> dict[str, float]:
+        return {k: statistics.median(r.get(k, math.nan) for r in rows) for k in rows[0]}
+
+    j, d, t = median(joiner_runs), median(direct_runs), median(tool_runs)
+    print(f"first token of the first answer, fresh process ({plain!r}, tools offered): "
+          f"joiner {j['first_token']:.2f} s   xllamacpp {d['first_token']:.2f} s   "
+          f"ratio {j['first_token'] / d['first_token']:.2f}x  (median of {runs})")
+    print(f"    joiner: imports done {j['imported']:.2f} s, model ready {j['ready']:.2f} s; "
+          f"xllamacpp: imports done {d['imported']:.2f} s, model ready {d['ready']:.2f} s")
+    print(f"first tool call, fresh process ({tooled!r}): joiner {t['first_token']:.2f} s "
+          "(includes llguidance's one-time tokenizer set-up for the call grammar)")
+    rss = max(j["rss_mb"], t["rss_mb"])
+    print(f"peak memory (max RSS): joiner {rss:.0f} MB   xllamacpp {d['rss_mb']:.0f} MB   "
+          f"ratio {rss / d['rss_mb']:.2f}x  (aim < 1024 MB)")
 
 
 def main() -> int:

@@ -10,12 +10,15 @@ allowed (as ``--permission-mode auto``), at most 4 model requests. Two verdicts:
 - answer: the run ended with an answer, and the answer (or, for an edit, the file)
   passes the case's check.
 
-Cases marked ``held_out`` were written after the prompt format and the request hints
-were settled and were never run while tuning them; the summary reports both groups.
+Three groups. ``tuned``: the cases the prompt format, grounding and hints were tuned on.
+``held-out-1``: written after the first version was settled and run once (that first
+result is kept in the report); its failures then informed a second version of the hints,
+so it is no longer unseen. ``held-out-2``: written before that second version, never run
+while tuning it. The summary reports each group.
 ``--no-hints`` runs the model without the request hints (``tool_hints = false``), to see
 what the model does alone.
 
-    .venv/bin/python benchmarks/eval_local_tools.py [--split tune|held-out|all] [--only ID,...]
+    .venv/bin/python benchmarks/eval_local_tools.py [--split GROUP|all] [--only ID,...] [-v]
 """
 
 from __future__ import annotations
@@ -54,7 +57,11 @@ class Case:
     tools: dict[str, ArgCheck]  # acceptable first tools; {} means "answer without a tool"
     answer: AnswerCheck
     expects: str  # the answer check, in words (printed with --verbose)
-    held_out: bool = False
+    group: str = "tuned"  # tuned | held-out-1 | held-out-2 (see the module docstring)
+
+    @property
+    def held_out(self) -> bool:
+        return self.group != "tuned"
 
 
 def path_is(*names: str) -> ArgCheck:
@@ -148,35 +155,63 @@ CASES = [
          mentions("dash", "lowercase", "lower", "-", any_of=True), "describes it"),
     Case("run-script", "Run python greet.py", {"run_shell": has("command", "greet.py")},
          mentions("hello"), "shows Hello, world!"),
-    # --- held out: written after the prompt format and the hints were settled, and
-    # never run while tuning them -------------------------------------------------------
+    # --- held out 1: written after the prompt format and the first hints were settled;
+    # run once (its result is in the report), then its failures informed the second hints
     Case("ho-multiply", "Is there a function that multiplies numbers?",
          {"grep": has("pattern", "multipl"), "read_file": path_is("calc.py")},
-         mentions("multiply"), "names multiply", held_out=True),
+         mentions("multiply"), "names multiply", group="held-out-1"),
     Case("ho-overview", "Give me an overview of the files here.", {"list_files": ANY},
          mentions("calc.py", "inventory.py", "greet.py", any_of=True), "names a file",
-         held_out=True),
+         group="held-out-1"),
     Case("ho-print-text", "Print the contents of utils/text.py",
          {"read_file": path_is("utils/text.py")}, mentions("slugify"), "names slugify",
-         held_out=True),
+         group="held-out-1"),
     Case("ho-item", "Which module has the Item dataclass?", {"grep": has("pattern", "Item")},
-         mentions("inventory"), "names inventory.py", held_out=True),
+         mentions("inventory"), "names inventory.py", group="held-out-1"),
     Case("ho-replace-msg", "Replace 'cannot divide by zero' with 'division by zero' in calc.py.",
          {"edit_file": path_is("calc.py")}, file_has("calc.py", '"division by zero"'),
-         "calc.py has the new message", held_out=True),
+         "calc.py has the new message", group="held-out-1"),
     Case("ho-how-tests", "How do I run the tests of this project?",
          {"read_file": path_is("README.md"), "grep": ANY, "run_shell": has("command", "pytest"),
-          "list_files": ANY}, mentions("pytest"), "names pytest", held_out=True),
+          "list_files": ANY}, mentions("pytest"), "names pytest", group="held-out-1"),
     Case("ho-test-funcs", "Look at tests/test_calc.py: which functions does it test?",
          {"read_file": path_is("tests/test_calc.py")}, mentions("add", "divide", any_of=True),
-         "names add or divide", held_out=True),
+         "names add or divide", group="held-out-1"),
     Case("ho-exec-greet", "Execute the greet script.", {"run_shell": has("command", "greet")},
-         mentions("hello"), "shows Hello, world!", held_out=True),
+         mentions("hello"), "shows Hello, world!", group="held-out-1"),
     Case("ho-project-name", "What's the name of the project in settings.json?",
          {"read_file": path_is("settings.json"), "grep": has("pattern", "name")},
-         mentions("shop"), "says shop", held_out=True),
+         mentions("shop"), "says shop", group="held-out-1"),
     Case("ho-recursion", "Explain what recursion is.", {},
-         mentions("itself", "function", any_of=True), "explains it", held_out=True),
+         mentions("itself", "function", any_of=True), "explains it", group="held-out-1"),
+    # --- held out 2: written before the second hints were made, never run while tuning --
+    Case("h2-docs", "Tell me which files live under docs.", {"list_files": path_is("docs")},
+         mentions("usage.md"), "names usage.md", group="held-out-2"),
+    Case("h2-total", "Where is total_value implemented?",
+         {"grep": has("pattern", "total_value")}, mentions("inventory.py"),
+         "names inventory.py", group="held-out-2"),
+    Case("h2-open", "Open greet.py", {"read_file": path_is("greet.py")},
+         mentions("greet", "hello", any_of=True), "says what greet.py has", group="held-out-2"),
+    Case("h2-gbp", "Set the currency in settings.json to GBP instead of EUR.",
+         {"edit_file": path_is("settings.json")}, file_has("settings.json", "GBP", "EUR"),
+         "settings.json says GBP", group="held-out-2"),
+    Case("h2-has-slugify", "Does the project have a function called slugify?",
+         {"grep": has("pattern", "slugify")}, mentions("text.py"), "names utils/text.py",
+         group="held-out-2"),
+    Case("h2-paris", "What is the capital of France?", {}, mentions("Paris"), "says Paris",
+         group="held-out-2"),
+    Case("h2-print-readme", "Print README.md", {"read_file": path_is("README.md")},
+         mentions("shop", "inventory", any_of=True), "says what the project is",
+         group="held-out-2"),
+    Case("h2-ls", "Run ls in the shell.", {"run_shell": has("command", "ls")},
+         mentions("calc.py"), "names calc.py", group="held-out-2"),
+    Case("h2-tax", "In inventory.py change TAX_RATE from 0.2 to 0.25",
+         {"edit_file": path_is("inventory.py")}, file_has("inventory.py", "TAX_RATE = 0.25"),
+         "inventory.py has TAX_RATE = 0.25", group="held-out-2"),
+    Case("h2-which-tests", "Which tests exist for calc.py?",
+         {"grep": ANY, "read_file": path_is("tests/test_calc.py"), "list_files": ANY},
+         mentions("test_add", "test_divide", any_of=True), "names a test",
+         group="held-out-2"),
 ]
 
 
@@ -261,37 +296,36 @@ def _cut(text: str, width: int) -> str:
 
 
 def print_table(outcomes: list[Outcome], verbose: bool) -> None:
-    print(f"{'case':<15} {'split':<8} {'first call':<46} {'tool':<5} {'answer':<6} "
+    print(f"{'case':<15} {'group':<10} {'first call':<44} {'tool':<5} {'answer':<6} "
           f"{'turns':>5} {'s':>5}")
     for o in outcomes:
-        split = "held" if o.case.held_out else "tune"
-        print(f"{o.case.id:<15} {split:<8} {_cut(o.first_call, 46):<46} "
+        print(f"{o.case.id:<15} {o.case.group:<10} {_cut(o.first_call, 44):<44} "
               f"{'yes' if o.tool_ok else 'NO':<5} {'yes' if o.answer_ok else 'NO':<6} "
               f"{o.turns:>5} {o.seconds:>5.1f}")
         if verbose:
             print(f"    prompt: {o.case.prompt}\n    answer: {_cut(o.answer, 150)!r}"
                   f"  [{o.stop_reason}; wants: {o.case.expects}]")
     print()
-    for label, group in (("tuned", [o for o in outcomes if not o.case.held_out]),
-                         ("held-out", [o for o in outcomes if o.case.held_out]),
-                         ("all", outcomes)):
+    groups = [(name, [o for o in outcomes if o.case.group == name])
+              for name in ("tuned", "held-out-1", "held-out-2")]
+    for label, group in [*groups, ("all", outcomes)]:
         if group:
             tools = sum(o.tool_ok for o in group)
             answers = sum(o.answer_ok for o in group)
-            print(f"{label:<9} right tool + valid args: {tools:>2}/{len(group)}   "
+            print(f"{label:<11} right tool + valid args: {tools:>2}/{len(group)}   "
                   f"sensible answer: {answers:>2}/{len(group)}")
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--split", choices=["tune", "held-out", "all"], default="all")
+    parser.add_argument("--split", choices=["tuned", "held-out-1", "held-out-2", "all"],
+                        default="all")
     parser.add_argument("--only", default="", help="comma-separated case ids")
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.add_argument("--json", help="also write the outcomes to this file")
     parser.add_argument("--no-hints", action="store_true", help="tool_hints = false")
     args = parser.parse_args()
-    cases = [c for c in CASES if args.split == "all"
-             or (args.split == "held-out") == c.held_out]
+    cases = [c for c in CASES if args.split in ("all", c.group)]
     if args.only:
         wanted = set(args.only.split(","))
         cases = [c for c in cases if c.id in wanted]
@@ -301,7 +335,7 @@ async def main() -> int:
     print_table(outcomes, args.verbose)
     if args.json:
         Path(args.json).write_text(json.dumps([
-            {"id": o.case.id, "held_out": o.case.held_out, "first_call": o.first_call,
+            {"id": o.case.id, "group": o.case.group, "first_call": o.first_call,
              "tool_ok": o.tool_ok, "answer_ok": o.answer_ok, "turns": o.turns,
              "seconds": round(o.seconds, 2), "answer": o.answer} for o in outcomes], indent=1))
     return 0

@@ -16,12 +16,14 @@ API (besides the ``Provider`` protocol):
   ``threads``, ``temperature`` (default 0), ``max_answer_tokens`` (256),
   ``prompt_tokens`` (8,192: how much conversation a prompt keeps; llama.cpp reads a
   prompt at a few hundred tokens per second on two cores), ``max_tool_calls`` (4 per
-  user message).
+  user message), ``tool_hints`` (true: see ``_local_hints``).
 
 One request is one or two llama.cpp completions on the transcript prompt of
-``_local_prompt``: with tools, a one-token decision (``Action`` or ``Answer``), then
-either the tool call under the grammar of ``_local_grammar`` or the streamed answer
-(no grammar, so it runs at llama.cpp's full speed). A call that repeats one already
+``_local_prompt``: with tools, a one-token decision (the log-probabilities of ``Action``
+and ``Answer``, leaned by the request's hints), then either the tool call under the
+grammar of ``_local_grammar`` (tools narrowed by ``_local_hints``, naming arguments
+grounded by ``_local_grounding``) or the streamed answer (no grammar, so it runs at
+llama.cpp's full speed). A call that repeats one already
 made for this user message is turned into an answer instead, as is any call past
 ``max_tool_calls``. Usage is llama.cpp's own count summed over the completions:
 ``input_tokens`` the prompt tokens it evaluated, ``cache_read_tokens`` those it reused
@@ -122,6 +124,8 @@ def _setting(settings: dict[str, Any], key: str, kind: type, default: Any) -> An
     value = settings.get(key, default)
     if value is None:
         return None
+    if kind is bool and not isinstance(value, bool):
+        raise ProviderConfigError(f"[providers.local] {key} = {value!r} is not true or false")
     try:
         return kind(value)
     except (TypeError, ValueError):
@@ -249,7 +253,8 @@ class LocalProvider:
                     result.text += piece
                     yield piece
         except EngineError as err:
-            raise ProviderError(self.name, str(err), retryable=False) from None
+            raise ProviderError(self.name, str(err), retryable=False,
+                                partial=result.text) from None
         usage.append(Usage(input_tokens=int(timings.get("prompt_n", 0)),
                            output_tokens=int(timings.get("predicted_n", 0)),
                            cache_read_tokens=int(timings.get("cache_n", 0))))
