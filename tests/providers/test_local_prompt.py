@@ -140,6 +140,14 @@ def test_edit_pairs_come_from_the_usual_phrasings() -> None:
     assert (g.for_key("old_string"), g.for_key("new_string")) == (["foo"], ["bar"])
 
 
+def test_folders_named_in_words_are_paths_but_plain_words_are_not() -> None:
+    assert grounding([Message.user("List the files in the utils folder.")]).paths == ["utils"]
+    assert grounding([Message.user("What is under docs?")]).paths == ["docs"]
+    g = grounding([Message.user("Give me an overview of the files here.")])
+    assert g.paths == [] and g.for_key("path", required=False) == []
+    assert g.for_key("path") == ["overview"]  # a required path still takes a word
+
+
 def test_grounding_knows_files_named_without_their_extension() -> None:
     assert grounding([Message.user("Read the README.")]).paths == ["README.md", "README"]
 
@@ -171,6 +179,7 @@ def test_hints_follow_the_request_verbs() -> None:
 def test_a_plain_question_is_not_concrete_and_allows_every_tool() -> None:
     hints = request_hints("What is a linked list?")
     assert not hints.concrete and hints.tools == frozenset()
+    assert not request_hints("Explain what recursion is.").concrete  # nothing to open
     assert hints.narrow(["read_file", "grep"]) == ["read_file", "grep"]
 
 

@@ -87,7 +87,8 @@ def _object_schema(schema: dict[str, Any], defs: dict[str, Any], *, top: bool,
     for name, prop in props.items():
         if not isinstance(prop, dict):
             continue
-        candidates = grounding.for_key(name) if grounding is not None and top else []
+        candidates = (grounding.for_key(name, name in required)
+                      if grounding is not None and top else [])
         optional_path = name in PATH_KEYS and _is_string(prop, defs)
         if name not in required and top and not (optional_path and candidates):
             continue

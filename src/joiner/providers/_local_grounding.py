@@ -30,6 +30,10 @@ _FILE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.[A-Za-z][A-Za-z0-9]{0,7})
 _DIR = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)+)(?![\w/])")
 _LISTED = re.compile(r"^([\w./-]+)(?::\d+:.*)?$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A folder named in words: "the utils folder", "directory src", "under docs".
+_FOLDER = re.compile(r"\b([\w.-]+/?)\s+(?:folder|directory|dir)\b|"
+                     r"\b(?:folder|directory|dir)\s+([\w./-]+)|\bunder\s+([\w./-]+)",
+                     re.IGNORECASE)
 _QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|`([^`\n]{1,200})`")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)*(?![\w.])")
 # Words of requests that are never what a request is about.
@@ -37,8 +41,10 @@ _STOP_TEXT = """
 a about all an and any are as at attribute be by can change class classes code constant
 contain contains could create current dataclass def defined define defines definition
 delete did directory do does doing edit every
-everything file files find folder for from function functions get give has have help here
-how i in inside into is it its line lines list look make me method my name named of
+everything explain file files find folder for from function functions get give has have help
+here
+how i in inside into is it its line lines list look make me method methods module modules
+my name named of
 on open or our print project read rename repo repository replace return returns run say
 says search see set show so some tell than that the their them then there
 these this those to type up update use used uses using value variable want was what
@@ -55,10 +61,11 @@ class Grounding:
     texts: list[str] = field(default_factory=list)  # quoted phrases, words and numbers
     pair: tuple[str, str] | None = None  # "from A to B", "replace A with B"
 
-    def for_key(self, key: str) -> list[str]:
-        """The allowed values of argument ``key``, or [] when it stays free."""
+    def for_key(self, key: str, required: bool = True) -> list[str]:
+        """The allowed values of argument ``key``, or [] when it stays free. An optional
+        path is only ever a path the conversation names, never just one of its words."""
         if key in PATH_KEYS:
-            return self.paths or self.words
+            return self.paths or (self.words if required else [])
         if key in WORD_KEYS:
             return self.words
         if key in OLD_KEYS or key in NEW_KEYS:
@@ -137,6 +144,8 @@ def grounding(messages: Sequence[Message]) -> Grounding:
     for word in _WORD.findall(request):
         for name in BARE_FILES.get(word, []):
             _add(paths, name)
+    for folder in _FOLDER.findall(request):
+        _add(paths, next(f for f in folder if f).rstrip("/"))
     words = key_words(request, exclude=paths)
     texts: list[str] = []
     for quoted in _QUOTED.findall(request):

@@ -30,11 +30,14 @@ _HINTS: dict[str, re.Pattern[str]] = {
         "list_files": r"\blist (the |all |every )?(files|folders|directories)\b|\bfiles\b|"
                       r"\bfolders?\b|\bdirector(y|ies)\b|\btree\b|\bls\b",
         "grep": r"\b(where|find|search|defined|defines|definition|locate|grep|"
-                r"occurrences?|usages?|mentions?|references?|look for|which file)\b",
+                r"occurrences?|usages?|mentions?|references?|look for|is there an?|"
+                r"which (file|module|class|function|method)|called|named)\b",
         "read_file": r"\b(show|read|open|print|display|contents?|look at|explain|"
                      r"summari[sz]e|what does|what is in|what's in)\b",
     }.items()
 }
+# A question about one named thing: "what does X do", "how does X work".
+_ABOUT = re.compile(r"\b(what|how) (does|do|is) \w+ (do|work|mean|return)", re.IGNORECASE)
 # A code symbol: snake_case, CamelCase (an inner capital), or an ALL_CAPS constant.
 _SYMBOL = re.compile(r"\b([a-z]+_[a-z0-9_]+|[A-Z][a-z0-9]+[A-Z]\w*|[A-Z][A-Z0-9]*_[A-Z0-9_]+)\b")
 
@@ -60,8 +63,9 @@ def request_hints(request: str) -> Hints:
     has_file = bool(file_names(request)) or bare
     has_symbol = bool(_SYMBOL.search(request))
     if "read_file" in tools and not has_file:
-        tools.discard("read_file")  # nothing to open by name: search for it instead
-        tools.add("grep")
+        tools.discard("read_file")  # nothing to open by name: search for the thing asked
+        if has_symbol or _ABOUT.search(request):  # about ("what does X do?"), if any
+            tools.add("grep")
     if not tools and has_file:
         tools.add("read_file")  # a question about a named file: read it
     if not tools and has_symbol:
