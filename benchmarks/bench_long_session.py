@@ -13,13 +13,22 @@ Figures, each measured in this run against its own baseline:
 - time per turn of the last 100 turns vs the first 100 (medians, wall and CPU): does not
   grow with the session (limit 1.25x).
 
-Usage: ``python benchmarks/bench_long_session.py [TURNS] [--without-context]`` (default 5000
-turns). ``--without-context`` runs the session with no context fitter (a diagnosis: it tells
-the fitter's per-turn work from the rest of the session's).
+The context window is 128,000 tokens (the default: the scripted model has none), or
+``--window N``. A turn adds about 100 tokens, so compactions bound the conversation the fitter
+sends (8 of them in 5,000 turns at 128,000; the run prints the messages of the requests at
+each end). The scripted model does not serialize what it is sent: a real provider's work on
+the request grows with the (compacted) conversation up to the window, the session's own does
+not.
+
+Usage: ``python benchmarks/bench_long_session.py [TURNS | --turns TURNS] [--window TOKENS]
+[--without-context]`` (default 5000 turns). ``--without-context`` runs the session with no
+context fitter (a diagnosis: it tells the fitter's per-turn work from the rest of the
+session's, and the no-fitter conversation is never cut).
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import os
@@ -61,6 +70,7 @@ class Probe:
         self.cpu: list[float] = []
         self.readings: dict[int, int] = {}
         self.compactions = 0
+        self.sent: list[int] = []  # messages in each request
 
     def request(self, number: int) -> None:
         if number - 1 in (WINDOW, self.turns):
@@ -98,6 +108,7 @@ class ScriptedReader:
         self.served += 1
         n = self.served
         self.probe.request(n)
+        self.probe.sent.append(len(request.messages))
         if n > self.turns:
             yield TextDelta("All files read.")
             yield ModelResponse(Message("assistant", "All files read."), usage, "end_turn",
@@ -121,8 +132,10 @@ def traced() -> int:
     return tracemalloc.get_traced_memory()[0]
 
 
-def run_session(turns: int, memory: Callable[[], int], root: Path) -> tuple[Probe, int]:
+def run_session(turns: int, memory: Callable[[], int], root: Path, window: int | None = None,
+                without_context: bool = False) -> tuple[Probe, int]:
     """One headless run of ``turns`` turns in a fresh workspace; the probe and the exit code."""
+    from joiner.context import Window
     from joiner.headless import run_headless
     from joiner.runtime import RunOptions, Session
 
@@ -135,11 +148,13 @@ def run_session(turns: int, memory: Callable[[], int], root: Path) -> tuple[Prob
     script = workspace / "script.json"
     script.write_text("[]")
     probe = Probe(turns, memory)
-    if "--without-context" in sys.argv:
+    if without_context:
         Session._context = lambda *args: None  # type: ignore[method-assign]
     session = Session(RunOptions(model=f"scripted/{script}", permission_mode="plan",
                                  cwd=workspace))
     session.provider = reader = ScriptedReader(turns, probe)
+    if window is not None:  # as [models."…"] context_window in config would
+        session.window = Window(window, source="config")
     stdout = sys.stdout
     with open(os.devnull, "w") as devnull:
         sys.stdout = devnull
@@ -153,19 +168,28 @@ def run_session(turns: int, memory: Callable[[], int], root: Path) -> tuple[Prob
     return probe, code
 
 
-def main(turns: int = 5000) -> None:
+def main(turns: int, window: int | None, without_context: bool) -> None:
+    from joiner.context import DEFAULT_WINDOW
+
     assert turns >= 2 * WINDOW
     root = Path(tempfile.mkdtemp(prefix="joiner-long-"))
     os.environ["JOINER_HOME"] = str(root / "home")
-    run_session(2 * WINDOW + 1, rss, root)  # warm up: imports, the store's creation
+    run_session(2 * WINDOW + 1, rss, root, window, without_context)  # warm up: imports, store
 
-    probe, code = run_session(turns, rss, root)
+    start = time.process_time()
+    probe, code = run_session(turns, rss, root, window, without_context)
+    cpu = time.process_time() - start
     assert code == 0, f"the run ended with exit code {code}"
     assert len(probe.wall) == turns + 1, "the session did not run every turn"
     before, after = probe.readings[WINDOW], probe.readings[turns]
-    fitter = "no context fitter" if "--without-context" in sys.argv else "context fitter"
+    fitter = "no context fitter" if without_context else "context fitter"
     print(f"long session: {turns} turns of read_file, real store and tools, {fitter}, "
           "stream-json face")
+    print(f"{'context window':<44} {window or DEFAULT_WINDOW:9,} tokens"
+          f"{'' if window else '  (the default)'}")
+    for label, sent in ((f"turns 1-{WINDOW}", probe.sent[:WINDOW]),
+                        (f"turns {turns - WINDOW + 1}-{turns}", probe.sent[turns - WINDOW:turns])):
+        print(f"{'messages per request, ' + label:<44} {min(sent):>9,} to {max(sent):,}")
     print(f"{'RSS after ' + str(WINDOW) + ' turns (baseline)':<44} {before / 2**20:9.1f} MB")
     ratio = after / before
     verdict = "OK" if ratio <= MEMORY_LIMIT else f"OVER {MEMORY_LIMIT}x"
@@ -181,13 +205,15 @@ def main(turns: int = 5000) -> None:
         print(f"{label + f' per turn, turns {turns - WINDOW + 1}-{turns}':<44} "
               f"{last * 1000:9.3f} ms  {ratio:6.2f}x  {verdict}")
     total = probe.wall[-1] - probe.wall[0]
-    print(f"{'whole run':<44} {total:9.2f} s  ({probe.compactions} compactions)")
+    print(f"{'whole run':<44} {total:9.2f} s  ({cpu:.2f} s CPU, {probe.compactions} "
+          "compactions)")
 
     # tracemalloc from the interpreter's start (so the baseline holds what the imports hold,
     # as RSS does): in a child process run with -X tracemalloc
+    options = [*(["--window", str(window)] if window else []),
+               *(["--without-context"] if without_context else [])]
     child = subprocess.run([sys.executable, "-X", "tracemalloc", __file__, str(turns), "--traced",
-                            *(a for a in sys.argv if a == "--without-context")],
-                           capture_output=True, text=True, check=True)
+                            *options], capture_output=True, text=True, check=True)
     before, after = json.loads(child.stdout)
     ratio = after / before
     verdict = "OK" if ratio <= MEMORY_LIMIT else f"OVER {MEMORY_LIMIT}x"
@@ -197,20 +223,27 @@ def main(turns: int = 5000) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def traced_pass(turns: int) -> None:
+def traced_pass(turns: int, window: int | None, without_context: bool) -> None:
     """The child of ``main``: prints the traced bytes after ``WINDOW`` and ``turns`` turns."""
     root = Path(tempfile.mkdtemp(prefix="joiner-long-"))
     os.environ["JOINER_HOME"] = str(root / "home")
     try:
-        probe, code = run_session(turns, traced, root)
+        probe, code = run_session(turns, traced, root, window, without_context)
         assert code == 0
         print(json.dumps([probe.readings[WINDOW], probe.readings[turns]]))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 if __name__ == "__main__":
-    numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
-    if "--traced" in sys.argv:
-        traced_pass(numbers[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("turns_pos", nargs="?", type=int, metavar="TURNS")
+    parser.add_argument("--turns", type=int, help="turns in the session (default 5000)")
+    parser.add_argument("--window", type=int, help="context window in tokens (default 128,000)")
+    parser.add_argument("--without-context", action="store_true")
+    parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    count = args.turns or args.turns_pos or 5000
+    if args.traced:
+        traced_pass(count, args.window, args.without_context)
     else:
-        main(numbers[0] if numbers else 5000)
+        main(count, args.window, args.without_context)

@@ -110,7 +110,8 @@ def transcript(messages: Sequence[Message], budget: int) -> str:
             body = head_and_tail(m.text, per_result, "cut for the summary",
                                  calls.get(m.tool_call_id or ""))
             lines.append(f"[{m.name} {status}]\n{body}")
-    return head_and_tail("\n\n".join(lines), budget, "cut for the summary", None)
+    return head_and_tail("\n\n".join(lines), budget, "cut for the summary", None,
+                         remember=False)  # hundreds of KB, dropped after the request
 
 
 def _short_json(arguments: str, limit: int = 300) -> str:
@@ -130,7 +131,7 @@ def plain_summary(messages: Sequence[Message], budget: int) -> str:
             lines.append(f"  (the {m.name} call failed: {' '.join(m.text.split())[:160]})")
     text = "\n".join(lines) or "(nothing)"
     return ("(The model could not be asked for a summary; this is the list of what was done.)\n"
-            + head_and_tail(text, budget, "older steps left out", None))
+            + head_and_tail(text, budget, "older steps left out", None, remember=False))
 
 
 class _QuietSink:

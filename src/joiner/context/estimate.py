@@ -31,8 +31,12 @@ _cache: dict[str, int] = {}
 _cached_chars = 0
 
 
-def estimate_text(text: str) -> int:
-    """About how many tokens ``text`` is (cached: a long conversation is re-estimated often)."""
+def estimate_text(text: str, *, remember: bool = True) -> int:
+    """About how many tokens ``text`` is (cached: a long conversation is re-estimated often).
+
+    ``remember=False`` for a text estimated once and then dropped (a compaction's transcript,
+    the middle cut out of a result): the cache would keep it alive for nothing.
+    """
     if not text:
         return 0
     cached = _cache.get(text)
@@ -50,6 +54,8 @@ def estimate_text(text: str) -> int:
             count += 1
         else:  # punctuation (and non-ASCII symbols): about three characters a token
             count += 1 + (len(piece) - 1) // _PUNCT_CHARS
+    if not remember:
+        return count
     global _cached_chars
     if len(_cache) >= _CACHE_LIMIT or _cached_chars + len(text) > _CACHE_CHARS:
         _cache.clear()

@@ -18,7 +18,11 @@ events (the reported input tokens) and ``tool_result`` events (the files changed
 
 The loop hands over its whole message list each time; this keeps the view it sends (the
 summary in place of the first ``offset`` messages, shortened copies of old results), so
-consecutive requests share their prefix and a compaction happens once, not every turn.
+consecutive requests share their prefix and a compaction happens once, not every turn. The view,
+its estimate and the last request's are kept up to date as the list grows (``view``), so a
+turn's work is the new messages, not the whole session: sessions of thousands of turns stay as
+fast per turn as short ones. Making room walks more (shortening, compacting), but only when the
+request has grown over the budget, and each such walk brings it well under again.
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ from joiner.context.compaction import (
 )
 from joiner.context.estimate import estimate_messages, estimate_text, estimate_tools
 from joiner.context.shorten import shortened_result
+from joiner.context.view import RunningView
 from joiner.context.windows import DEFAULT_WINDOW, Window
 from joiner.core import EventSink, Meter, Provider
 from joiner.core.events import COMPACTION, TOOL_RESULT, USAGE, WARNING, Event
-from joiner.core.messages import Message, ModelRequest, ToolCall
+from joiner.core.messages import Message, ModelRequest
 from joiner.core.retry import RetryPolicy
 
 SAFETY = 0.9  # of the input limit: estimates are estimates
@@ -61,15 +66,28 @@ class ContextManager:
         self.retry = retry
         self.files_changed: dict[str, None] = dict.fromkeys(files_changed)
         self.record = previous  # the summary now at the head of the view, if any
-        self.offset = 0  # leading messages of the loop's list the summary stands for
-        self.summary: Message | None = None
-        self.short: dict[int, Message] = {}  # loop index -> shortened copy
+        self.view = RunningView()
         self.factor = 1.0  # the provider's count / our estimate, when above 1
-        self._sent: list[Message] = []  # the messages of the last request
-        self._sent_estimate = 0
+        self._sent_estimate = 0  # of the last request, with its system prompt and tools
+        self._fixed: tuple[tuple[Any, ...], int] | None = None
         self._reported: int | None = None
         self.compactions = 0
         self._warned = False
+
+    @property
+    def offset(self) -> int:
+        """Leading messages of the loop's list the summary stands for."""
+        return self.view.offset
+
+    @property
+    def summary(self) -> Message | None:
+        """The summary message at the head of the view, once this manager has compacted."""
+        return self.view.summary
+
+    @property
+    def short(self) -> dict[int, Message]:
+        """Shortened copies sent in place of the loop's messages, by index."""
+        return self.view.short
 
     # -- EventSink --------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
@@ -95,17 +113,25 @@ class ContextManager:
         return int(self.window.input_limit(self.answer_room(request)) * SAFETY)
 
     def fixed(self, request: ModelRequest) -> int:
-        """The system prompt and tool schemas: sent whole every time."""
-        return estimate_text(request.system) + estimate_tools(request.tools) + 8
+        """The system prompt and tool schemas: sent whole every time (estimated again only
+        when they are other objects than last time)."""
+        key = (request.system, *request.tools)
+        known = self._fixed
+        if known is not None and len(known[0]) == len(key) and all(
+                a is b for a, b in zip(known[0], key, strict=True)):
+            return known[1]
+        tokens = estimate_text(request.system) + estimate_tools(request.tools) + 8
+        self._fixed = (key, tokens)
+        return tokens
 
-    def size(self, view: Sequence[Message], fixed: int) -> int:
-        """The estimated input tokens of a request with these messages."""
-        estimate = fixed + estimate_messages(view)
-        size = int(estimate * self.factor)
-        sent = self._sent
-        if self._reported and len(view) >= len(sent) and all(
-                a is b for a, b in zip(view, sent, strict=False)):
-            size = max(size, self._reported + estimate_messages(view[len(sent):]))
+    def size(self, fixed: int) -> int:
+        """The estimated input tokens of a request with the current view: our estimate
+        (scaled by ``factor``), or, when the view goes on from the last request, at least the
+        provider's count of that request plus the estimate of what was added since."""
+        view = self.view
+        size = int((fixed + view.total) * self.factor)
+        if self._reported and len(view.entries) >= len(view.sent) and view.intact:
+            size = max(size, self._reported + view.added)
         return size
 
     # -- ContextFitter ----------------------------------------------------------------------
@@ -114,29 +140,25 @@ class ContextManager:
         room = self.answer_room(request)
         budget = self.budget(request)
         fixed = self.fixed(request)
-        view = self._view(messages)
-        if self.size(view, fixed) > budget:
+        self.view.sync(messages)
+        if self.size(fixed) > budget:
             self._cut_latest(messages, budget - fixed)
-            view = self._view(messages)
-        if self.size(view, fixed) > budget:
+        if self.size(fixed) > budget:
             self._shorten_old(messages, fixed, int(budget * SHORTEN_TO))
-            view = self._view(messages)
-        if self.size(view, fixed) > budget:
+        if self.size(fixed) > budget:
             await self._compact(messages, provider, fixed, budget, "auto")
-            view = self._view(messages)
-            if self.size(view, fixed) > budget:  # what is kept is still too big: cut harder
+            if self.size(fixed) > budget:  # what is kept is still too big: cut harder
                 self._shorten_old(messages, fixed, int(budget * SHORTEN_TO), keep_tokens=60)
                 self._cut_latest(messages, (budget - fixed) // 2)
-                view = self._view(messages)
-        size = self.size(view, fixed)
+        size = self.size(fixed)
         if size > self.window.input_limit(room) and not self._warned:
             self._warned = True  # e.g. one huge prompt, or AGENTS.md bigger than the window
             self._emit(Event(WARNING, {"message": (
                 f"context: this request is about {size:,} tokens, more than the "
                 f"{self.window.tokens:,}-token window leaves for it; the model may refuse it. "
                 f'Set [models."…"] context_window in config if the window is larger.')}))
-        self._sent, self._sent_estimate = view, fixed + estimate_messages(view)
-        return replace(request, messages=list(view), max_tokens=room)
+        self._sent_estimate = fixed + self.view.total
+        return replace(request, messages=self.view.mark_sent(), max_tokens=room)
 
     async def compact(self, messages: list[Message], provider: Provider, system: str = "",
                       tools: Sequence[Any] = (), max_tokens: int = 8192) -> dict[str, Any] | None:
@@ -146,14 +168,7 @@ class ContextManager:
         return await self._compact(messages, provider, self.fixed(request),
                                    self.budget(request), "manual", force=True)
 
-    # -- the view ---------------------------------------------------------------------------
-    def _view(self, messages: Sequence[Message]) -> list[Message]:
-        head = [self.summary] if self.summary is not None else []
-        return head + [self.short.get(i, messages[i]) for i in range(self.offset, len(messages))]
-
-    def _calls(self, messages: Sequence[Message]) -> dict[str, ToolCall]:
-        return {c.id: c for m in messages[self.offset:] for c in m.tool_calls}
-
+    # -- making room ------------------------------------------------------------------------
     def _cut_latest(self, messages: Sequence[Message], room: int) -> None:
         """Cut the latest exchange's tool results so it takes at most ``LATEST_SHARE`` of
         ``room``, each in proportion to its size."""
@@ -165,7 +180,7 @@ class ContextManager:
         total = sum(sizes.values())
         if not results or total <= allowed:
             return
-        calls = self._calls(messages)
+        calls = self.view.calls
         for i in results:
             share = max(allowed * sizes[i] // max(total, 1), 80)
             why = ("this result is bigger than the model's context window allows" if
@@ -179,14 +194,19 @@ class ContextManager:
         """Shorten tool results before the latest exchange, oldest first, until the request
         is under ``target``."""
         keep = keep_tokens or min(max(target // 40, 60), 2000)
+        limit = keep * 3 // 2
         end = latest_exchange(messages, self.offset)
-        calls = self._calls(messages)
-        for i in range(self.offset, end):
-            if self.size(self._view(messages), fixed) <= target:
+        calls = self.view.calls
+        skipped_all = True  # so far: what the next pass with this limit need not look at again
+        for i in range(self.view.skippable_until(limit), end):
+            if self.size(fixed) <= target:
                 return
             current = self.short.get(i, messages[i])
-            if current.role != "tool" or estimate_text(current.text) <= keep * 3 // 2:
+            if current.role != "tool" or estimate_text(current.text) <= limit:
+                if skipped_all:
+                    self.view.skippable(limit, i)
                 continue
+            skipped_all = False
             self._replace(messages, i, shortened_result(
                 messages[i], keep, "old tool result shortened to fit the model's context "
                 "window", calls.get(messages[i].tool_call_id or "")))
@@ -196,12 +216,13 @@ class ContextManager:
         if it is shorter than what is sent now."""
         current = self.short.get(index, messages[index])
         if cut is not messages[index] and len(cut.text) < len(current.text):
-            self.short[index] = cut
+            self.view.shorten(index, cut)
 
     async def _compact(self, messages: list[Message], provider: Provider, fixed: int,
                        budget: int, reason: str, force: bool = False) -> dict[str, Any] | None:
-        view = self._view(messages)
-        before = self.size(view, fixed)
+        self.view.sync(messages)
+        view = self.view.entries
+        before = self.size(fixed)
         split = self._split(messages, budget - fixed, force)
         if split <= self.offset:
             return None
@@ -216,11 +237,10 @@ class ContextManager:
                                      **self.meter.record(usage, provider.name)}))
         message = summary_message(record, max(answer_tokens, (budget - fixed) // 4))
         replaced = len(replaced_view)
-        self.record, self.summary = record, message
-        self.short = {i: m for i, m in self.short.items() if i >= split}
-        self.offset = split
+        self.record = record
+        self.view.compact(messages, split, message)
         self.compactions += 1
-        after = self.size(self._view(messages), fixed)
+        after = self.size(fixed)
         data = event_data(reason=reason, replaced=replaced, message=message, record=record,
                           tokens_before=before, tokens_after=after, window=self.window.tokens,
                           summarized_by=how)
@@ -237,11 +257,9 @@ class ContextManager:
         if force:
             return start
         keep = int(room * KEEP_AFTER_COMPACTION)
-        used = estimate_messages(self.short.get(i, messages[i])
-                                 for i in range(start, len(messages)))
+        used = self.view.tokens_between(start, len(messages))
         for boundary in reversed(exchange_starts(messages, self.offset, start)):
-            part = estimate_messages(self.short.get(i, messages[i])
-                                     for i in range(boundary, start))
+            part = self.view.tokens_between(boundary, start)
             if used + part > keep:
                 break
             used += part

@@ -39,10 +39,12 @@ def _first_number(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def head_and_tail(text: str, keep_tokens: int, why: str, call: ToolCall | None) -> str:
+def head_and_tail(text: str, keep_tokens: int, why: str, call: ToolCall | None, *,
+                  remember: bool = True) -> str:
     """``text`` cut to about ``keep_tokens`` (two thirds head, one third tail, at line ends
-    where there are lines) with a note in the middle; unchanged if it already fits."""
-    total = estimate_text(text)
+    where there are lines) with a note in the middle; unchanged if it already fits.
+    ``remember=False`` when ``text`` is made for this call only (see ``estimate_text``)."""
+    total = estimate_text(text, remember=remember)
     if total <= keep_tokens:
         return text
     ratio = len(text) / max(total, 1)  # characters per token of this very text
@@ -53,7 +55,7 @@ def head_and_tail(text: str, keep_tokens: int, why: str, call: ToolCall | None) 
         return text
     cut = text[head_end:tail_start]
     lines = cut.count("\n")
-    what = (f"{lines} lines (about {estimate_text(cut)} tokens)" if lines
+    what = (f"{lines} lines (about {estimate_text(cut, remember=False)} tokens)" if lines
             else f"{len(cut)} characters")
     note = (f"\n{MARK}{why}: {what} were cut from the middle of this result. "
             f"{how_to_get_back(call, cut)}]\n")
