@@ -5,7 +5,7 @@ in linear time and only the changed middle goes to ``difflib`` (which is quadrat
 middle too large for it is first split at the lines that occur once on each side (patience diff,
 O(n log n)), and a part still too large with no such line is shown as one replacement.
 ``diff_changes`` builds a diff from changes already known (what ``edit_file`` does), without
-comparing the whole files at all.
+comparing the whole files at all, nor splitting them (``TextLines`` finds the context lines).
 
 The output is a standard unified diff with ``a/`` and ``b/`` paths (``/dev/null`` for a created or
 deleted file), ``\\ No newline at end of file`` markers and 3 lines of context; ``git apply`` and
@@ -14,6 +14,7 @@ deleted file), ``\\ No newline at end of file`` markers and 3 lines of context; 
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,54 @@ def split_lines(text: str) -> list[str]:
     if parts[-1]:
         lines.append(parts[-1])
     return lines
+
+
+class TextLines:
+    """The lines of a text (as ``split_lines`` cuts them) by index, found on demand.
+
+    A diff of a few known changes needs only a few lines around each; splitting a
+    200,000-line file for them would cost more than the edit itself. The lines are found by
+    walking from the nearest known line start (``starts``: line index -> offset; line 0 at
+    offset 0 is always known), so each slice costs the distance to the change it is near.
+    Only slicing is offered (no ``len``): a slice past the end is just shorter.
+    """
+
+    def __init__(self, text: str, starts: dict[int, int] | None = None) -> None:
+        self.text = text
+        self.starts = {0: 0, **(starts or {})}
+        self._known = sorted(self.starts)
+
+    def _start(self, line: int) -> int:
+        """The offset where ``line`` starts (``len(text)`` or more: past the end)."""
+        text = self.text
+        at = bisect.bisect_right(self._known, line) - 1
+        index, offset = self._known[at], self.starts[self._known[at]]
+        if at + 1 < len(self._known) and self._known[at + 1] - line < line - index:
+            index, offset = self._known[at + 1], self.starts[self._known[at + 1]]
+            while index > line:  # walk back: line index-1 ends at offset-1
+                offset = text.rfind("\n", 0, offset - 1) + 1
+                index -= 1
+            return offset
+        while index < line:
+            end = text.find("\n", offset)
+            if end == -1:
+                return len(text) + 1
+            offset, index = end + 1, index + 1
+        return offset
+
+    def __getitem__(self, span: slice) -> list[str]:
+        start, stop = span.start or 0, span.stop
+        assert span.step is None and stop is not None and start >= 0
+        text, lines = self.text, []
+        offset = self._start(start)
+        for _ in range(start, stop):
+            if offset >= len(text):
+                break
+            end = text.find("\n", offset)
+            end = len(text) if end == -1 else end + 1
+            lines.append(text[offset:end])
+            offset = end
+        return lines
 
 
 def make_diff(rel_path: str, before: str | None, after: str | None) -> str:
@@ -142,9 +191,10 @@ def _emit(out: list[str], prefix: str, line: str) -> None:
         out.append("\n" + NO_NEWLINE)
 
 
-def diff_changes(rel_path: str, old: Sequence[str], changes: Sequence[Change],
+def diff_changes(rel_path: str, old: Sequence[str] | TextLines, changes: Sequence[Change],
                  created: bool = False, deleted: bool = False) -> str:
-    """A unified diff of ``old`` (the file's lines) with ``changes`` (sorted, not overlapping)."""
+    """A unified diff of ``old`` (the file's lines, or ``TextLines``) with ``changes`` (sorted,
+    not overlapping). Only the lines the hunks show are looked at."""
     if not changes:
         return ""
     out = ["--- /dev/null\n" if created else f"--- a/{rel_path}\n",
@@ -160,9 +210,10 @@ def diff_changes(rel_path: str, old: Sequence[str], changes: Sequence[Change],
     return "".join(out)
 
 
-def _hunk(out: list[str], old: Sequence[str], group: Sequence[Change], shift: int) -> int:
+def _hunk(out: list[str], old: Sequence[str] | TextLines, group: Sequence[Change],
+          shift: int) -> int:
     start = max(0, group[0].i1 - CONTEXT)
-    end = min(len(old), group[-1].i2 + CONTEXT)
+    end = group[-1].i2 + len(old[group[-1].i2 : group[-1].i2 + CONTEXT])
     added = sum(len(c.new_lines) - (c.i2 - c.i1) for c in group)
     old_len = end - start
     out.append(f"@@ -{_range(start, old_len)} +{_range(start + shift, old_len + added)} @@\n")

@@ -1,4 +1,9 @@
-"""Reading and writing files for the tools: text detection, atomic writes that keep the mode."""
+"""Reading and writing files for the tools: text detection, atomic writes that keep the mode.
+
+A file is read once (``read_source``: its bytes, text and mode) and written once
+(``write_atomic``); the tools record those very bytes as the change's before and after, so
+nothing is read again for undo.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import contextlib
 import os
 import secrets
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from joiner.core import ToolError
@@ -33,62 +39,81 @@ def check_regular(path: Path, rel: str) -> None:
         raise ToolError(f"{rel} is not a regular file (a pipe, socket or device)")
 
 
-def read_text(path: Path, rel: str) -> str:
-    """The file's text (UTF-8, undecodable bytes replaced); ``ToolError`` if absent or binary."""
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A file as read once: its bytes, their text, its permission bits.
+
+    ``exact``: the bytes are valid UTF-8, so ``text`` stands for them exactly (otherwise the
+    undecodable bytes are U+FFFD in ``text``)."""
+
+    data: bytes
+    text: str
+    mode: int
+    exact: bool
+
+
+def read_source(path: Path, rel: str, binary_ok: bool = False) -> Source:
+    """Read ``path`` once (bytes and mode from the same open file); ``ToolError`` if it is
+    absent, or binary unless ``binary_ok``."""
+    source = read_existing(path, rel, binary_ok)
+    if source is None:
+        raise ToolError(f"{rel} does not exist")
+    return source
+
+
+def read_existing(path: Path, rel: str, binary_ok: bool = True) -> Source | None:
+    """Like ``read_source``, but None if ``path`` does not exist (for writes: created)."""
     check_regular(path, rel)
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+            data = handle.read()
     except FileNotFoundError:
-        raise ToolError(f"{rel} does not exist") from None
+        return None
     except IsADirectoryError:
         raise ToolError(f"{rel} is a directory, not a file (use list_files)") from None
     except OSError as err:
         raise ToolError(f"cannot read {rel}: {err.strerror or err}") from None
-    if looks_binary(data):
+    if not binary_ok and looks_binary(data):
         raise ToolError(f"{rel} is a binary file; only text files can be read or edited")
-    return data.decode("utf-8", errors="replace")
-
-
-def read_existing(path: Path, rel: str) -> str | None:
-    """The text of ``path``, or None if it does not exist (for writes: None means "created")."""
-    check_regular(path, rel)
-    if not path.exists():
-        return None
     try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as err:
-        raise ToolError(f"cannot read {rel}: {err.strerror or err}") from None
+        return Source(data, data.decode("utf-8"), mode, True)
+    except UnicodeDecodeError:
+        return Source(data, data.decode("utf-8", errors="replace"), mode, False)
 
 
-def write_atomic(path: Path, rel: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``.
+def encode_text(rel: str, text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ToolError(f"the new text of {rel} is not valid Unicode ({err.reason} at "
+                        f"character {err.start}); nothing was written") from None
 
-    Readers never see half a file; an existing file keeps its permission bits; a new one gets the
-    usual ``0o666`` minus the umask (the temporary file is created with that mode, so the kernel
-    applies the umask). Missing parent directories are created.
+
+def write_atomic(path: Path, rel: str, data: bytes, mode: int | None) -> int:
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``; returns the
+    file's permission bits.
+
+    Readers never see half a file; an existing file keeps its permission bits (``mode``, as
+    read with it); a new one (``mode`` None) gets the usual ``0o666`` minus the umask (the
+    temporary file is created with that mode, so the kernel applies the umask). Missing parent
+    directories are created.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ToolError(f"cannot create the directory of {rel}: {err.strerror or err}") from None
-    try:
-        mode: int | None = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise ToolError(f"the new text of {rel} is not valid Unicode ({err.reason} at "
-                        f"character {err.start}); nothing was written") from None
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.joiner-tmp")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        if mode is not None:
-            os.chmod(temp, mode)
+            if mode is None:
+                mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+        os.chmod(temp, mode)
         os.replace(temp, path)
     except OSError as err:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise ToolError(f"cannot write {rel}: {err.strerror or err}") from None
+    return mode

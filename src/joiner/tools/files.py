@@ -16,17 +16,20 @@ from pydantic import Field
 
 from joiner.core import ToolError, ToolOutput
 from joiner.tools.base import ToolArgs, WorkspaceTool
-from joiner.tools.diffs import diff_changes, make_diff, split_lines
+from joiner.tools.diffs import TextLines, diff_changes, make_diff
 from joiner.tools.edits import Replacement, find_all, line_numbers, replace_at
 from joiner.tools.fileio import (
     SNIFF_BYTES,
+    Source,
     check_regular,
+    encode_text,
     looks_binary,
     read_existing,
-    read_text,
+    read_source,
     write_atomic,
 )
-from joiner.workspace.changes import capture, file_change_meta
+from joiner.workspace.changes import FileChange, file_change_meta
+from joiner.workspace.snapshot import FileVersion, missing_dirs
 
 PATH_HELP = "Path of the file, relative to the workspace root (or absolute inside it)."
 
@@ -124,7 +127,8 @@ class WriteFile(WorkspaceTool):
         path = self.workspace.resolve(args.path)
         rel = self.workspace.relative(path)
         before = await asyncio.to_thread(read_existing, path, rel)
-        return await asyncio.to_thread(make_diff, rel, before, args.content)
+        return await asyncio.to_thread(make_diff, rel, None if before is None else before.text,
+                                       args.content)
 
     async def call(self, args: WriteArgs) -> ToolOutput:
         path = self.workspace.resolve(args.path)
@@ -133,16 +137,19 @@ class WriteFile(WorkspaceTool):
             return await asyncio.to_thread(self._write, path, rel, args.content)
 
     def _write(self, path: Path, rel: str, content: str) -> ToolOutput:
-        before = read_existing(path, rel)
-        if before == content:
+        before = read_existing(path, rel)  # the exact bytes and mode, for undo
+        data = encode_text(rel, content)
+        if before is not None and before.data == data:
             return ToolOutput(f"{rel} already has this content; nothing changed.")
-        checkpoint = capture(self.workspace.root, path)  # exact bytes and mode, for undo
-        write_atomic(path, rel, content)
-        lines = len(split_lines(content))
+        made = [] if before is not None else missing_dirs(self.workspace.root, path)
+        mode = write_atomic(path, rel, data, None if before is None else before.mode)
+        lines = content.count("\n") + (bool(content) and not content.endswith("\n"))
         verb = "Created" if before is None else "Wrote"
-        diff = make_diff(rel, before, content)
+        diff = make_diff(rel, None if before is None else before.text, content)
+        change = FileChange(rel, None if before is None else _version(before),
+                            FileVersion.of_file(mode, data, content), made)
         return ToolOutput(f"{verb} {rel} ({lines} lines).", meta={
-            "files_modified": [rel], "diff": diff, **file_change_meta(rel, checkpoint, diff)})
+            "files_modified": [rel], "diff": diff, **file_change_meta(change, diff)})
 
 
 class EditArgs(ToolArgs):
@@ -166,8 +173,13 @@ class EditFile(WorkspaceTool):
         args = EditArgs.model_validate(arguments)
         path = self.workspace.resolve(args.path)
         rel = self.workspace.relative(path)
-        plan = await asyncio.to_thread(_plan_edit, path, rel, args)
-        return diff_changes(rel, split_lines(plan.before), plan.replacement.changes)
+        return await asyncio.to_thread(self._preview, path, rel, args)
+
+    def _preview(self, path: Path, rel: str, args: EditArgs) -> str:
+        source = read_source(path, rel)
+        plan = _plan_edit(source.text, rel, args)
+        return diff_changes(rel, TextLines(source.text, plan.replacement.starts),
+                            plan.replacement.changes)
 
     async def call(self, args: EditArgs) -> ToolOutput:
         path = self.workspace.resolve(args.path)
@@ -176,16 +188,25 @@ class EditFile(WorkspaceTool):
             return await asyncio.to_thread(self._edit, path, rel, args)
 
     def _edit(self, path: Path, rel: str, args: EditArgs) -> ToolOutput:
-        plan = _plan_edit(path, rel, args)
-        checkpoint = capture(self.workspace.root, path)  # exact bytes and mode, for undo
-        write_atomic(path, rel, plan.replacement.after)
-        diff = diff_changes(rel, split_lines(plan.before), plan.replacement.changes)
+        """Read once, write once; the diff from the replaced regions only; the bytes read and
+        written are the change's before and after (for undo)."""
+        source = read_source(path, rel)
+        plan = _plan_edit(source.text, rel, args)
+        after = plan.replacement.after
+        data = encode_text(rel, after)
+        mode = write_atomic(path, rel, data, source.mode)
+        diff = diff_changes(rel, TextLines(source.text, plan.replacement.starts),
+                            plan.replacement.changes)
+        change = FileChange(rel, _version(source), FileVersion.of_file(mode, data, after))
         count = len(plan.lines)
         where = f"line {plan.lines[0]}" if count == 1 else f"lines {_some(plan.lines)}"
         return ToolOutput(
             f"Edited {rel}: replaced {count} occurrence{'s' * (count != 1)} (at {where}).",
-            meta={"files_modified": [rel], "diff": diff,
-                  **file_change_meta(rel, checkpoint, diff)})
+            meta={"files_modified": [rel], "diff": diff, **file_change_meta(change, diff)})
+
+
+def _version(source: Source) -> FileVersion:
+    return FileVersion.of_file(source.mode, source.data, source.text if source.exact else None)
 
 
 @dataclass(slots=True)
@@ -196,20 +217,20 @@ class EditPlan:
 
 
 def _strings(before: str, args: EditArgs) -> tuple[str, str]:
-    """old/new as they occur in the file: a file with CRLF endings matches LF-only strings."""
+    """old/new as they occur in the file: a file with CRLF endings matches LF-only strings.
+    (The cheap tests first: the common edit has no newline, and the file is not scanned.)"""
     old, new = args.old_string, args.new_string
-    if "\r\n" in before and "\r" not in old and "\n" in old and old not in before:
+    if "\n" in old and "\r" not in old and "\r\n" in before and old not in before:
         return old.replace("\n", "\r\n"), new.replace("\r\n", "\n").replace("\n", "\r\n")
     return old, new
 
 
-def _plan_edit(path: Path, rel: str, args: EditArgs) -> EditPlan:
+def _plan_edit(before: str, rel: str, args: EditArgs) -> EditPlan:
     if not args.old_string:
         raise ToolError("old_string is empty: give the exact text to replace (to create a file "
                         "or replace all of it, use write_file)")
     if args.old_string == args.new_string:
         raise ToolError("old_string and new_string are the same; nothing would change")
-    before = read_text(path, rel)
     old, new = _strings(before, args)
     starts = find_all(before, old)
     if not starts:
@@ -219,12 +240,13 @@ def _plan_edit(path: Path, rel: str, args: EditArgs) -> EditPlan:
         raise ToolError(f"old_string was not found in {rel}{hint}; the file is unchanged. "
                         "Read the file again and copy the text exactly, including whitespace "
                         "and indentation")
-    lines = line_numbers(before, starts)
     if len(starts) > 1 and not args.replace_all:
+        lines = line_numbers(before, starts)
         raise ToolError(f"old_string occurs {len(starts)} times in {rel} (lines {_some(lines)}); "
                         "the file is unchanged. Include more surrounding lines to make it "
                         "unique, or set replace_all to true to change every occurrence")
-    return EditPlan(before, lines, replace_at(before, starts, old, new))
+    replacement = replace_at(before, starts, old, new)
+    return EditPlan(before, replacement.lines, replacement)
 
 
 def _some(numbers: list[int], shown: int = 20) -> str:

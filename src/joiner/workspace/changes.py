@@ -16,10 +16,9 @@ import re
 import stat as stat_module
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from joiner.workspace.snapshot import FileVersion, missing_dirs, read_version
+from joiner.workspace.snapshot import FileVersion
 
 _HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
@@ -47,23 +46,9 @@ class FileChange:
                    [str(d) for d in record.get("made_dirs") or ()])
 
 
-@dataclass(slots=True)
-class Before:
-    """A file's state captured just before a tool changes it."""
-
-    path: Path
-    version: FileVersion | None
-    made_dirs: list[str]
-
-
-def capture(root: Path, path: Path) -> Before:
-    """Record ``path`` before a change: its exact bytes and mode (or its absence)."""
-    return Before(path, read_version(path), missing_dirs(root, path))
-
-
-def file_change_meta(rel: str, before: Before, diff: str) -> dict[str, Any]:
-    """The ``changes`` and ``stat`` of one file tool call, ``before`` captured ahead of it."""
-    change = FileChange(rel, before.version, read_version(before.path), before.made_dirs)
+def file_change_meta(change: FileChange, diff: str) -> dict[str, Any]:
+    """The ``changes`` and ``stat`` of one file tool call: ``change`` holds the very bytes the
+    tool read and wrote (nothing is read again here)."""
     return {"changes": [change.to_record()], "stat": diff_stat(diff)}
 
 

@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,17 @@ class FileVersion:
     data: bytes | None = None
     link: str | None = None
     size: int = 0
+    # ``data`` decoded, when the one who made the version had it already (a file tool): the
+    # record then needs no second decoding of a large file. Only ever ``data``'s exact text.
+    known_text: str | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of_file(cls, mode: int, data: bytes, text: str | None = None) -> FileVersion:
+        """A regular file's version from its bytes (``text``: their exact UTF-8 decoding, if
+        known); contents above ``MAX_KEPT_BYTES`` are not kept."""
+        if len(data) > MAX_KEPT_BYTES:
+            return cls(mode, None, size=len(data))
+        return cls(mode, data, size=len(data), known_text=text)
 
     @property
     def is_link(self) -> bool:
@@ -56,6 +67,8 @@ class FileVersion:
         """The content as text for a diff, or None for a binary file or a symlink."""
         if self.data is None or b"\x00" in self.data[:8192]:
             return None
+        if self.known_text is not None:
+            return self.known_text
         try:
             return self.data.decode("utf-8")
         except UnicodeDecodeError:
@@ -67,6 +80,8 @@ class FileVersion:
             record["link"] = self.link
         elif self.data is None:
             record["omitted"] = True
+        elif self.known_text is not None:
+            record["text"] = self.known_text
         else:
             try:
                 record["text"] = self.data.decode("utf-8")
