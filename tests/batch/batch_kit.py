@@ -61,16 +61,18 @@ def edit_step(path: str, old: str, new: str, tokens: int = 1000,
     return step
 
 
-def task_scripts(count: int, stall_s: float = 0.0, prefix: str = "task"
+def task_scripts(count: int, stall_s: float | list[float] = 0.0, prefix: str = "task"
                  ) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
-    """``count`` tasks on one repository, each adding its own function to calc.py."""
+    """``count`` tasks on one repository, each adding its own function to calc.py; the
+    first answer of task i comes after ``stall_s`` (or ``stall_s[i - 1]``) seconds."""
     scripts: dict[str, list[Any]] = {}
     tasks = []
     for i in range(1, count + 1):
         prompt = f"{prefix} {i}: add a function f{i} to calc.py"
         scripts[prompt] = [
             edit_step("calc.py", "    return a - b\n",
-                      f"    return a - b\n\n\ndef f{i}():\n    return {i}\n", stall_s=stall_s),
+                      f"    return a - b\n\n\ndef f{i}():\n    return {i}\n",
+                      stall_s=stall_s[i - 1] if isinstance(stall_s, list) else stall_s),
             {"text": f"Added f{i}.", "usage": {"input_tokens": 1100, "output_tokens": 20}},
         ]
         tasks.append({"id": f"t{i}", "repo": "repo", "prompt": prompt})

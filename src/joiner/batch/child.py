@@ -37,6 +37,22 @@ PR_SET_PDEATHSIG = 1
 OnEvent = Callable[[dict[str, Any]], None]
 
 
+class Stopper:
+    """Stops every run at once (SIGTERM: each records its interruption and ends), and no
+    new run starts after it; runs that already ended are not affected."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self.procs: set[asyncio.subprocess.Process] = set()
+
+    def stop(self) -> None:
+        self.stopped = True
+        for proc in self.procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+
+
 @dataclass(slots=True)
 class ChildOutcome:
     result: dict[str, Any] | None  # the contract's result object, when one was printed
@@ -84,14 +100,29 @@ def _die_with_parent() -> Callable[[], None] | None:
 
 
 async def run_child(argv: list[str], cwd: Path, prompt: str, on_event: OnEvent | None = None,
-                    env: dict[str, str] | None = None) -> ChildOutcome:
+                    env: dict[str, str] | None = None,
+                    stopper: Stopper | None = None) -> ChildOutcome:
     """Run one headless joiner; ``on_event`` sees each stream-json event as it comes.
 
-    Cancelling this coroutine stops the child (SIGTERM, then SIGKILL after a grace time)."""
+    Cancelling this coroutine stops the child (SIGTERM, then SIGKILL after a grace time);
+    ``stopper.stop()`` asks it to stop and lets it finish (its result says interrupted)."""
     proc = await asyncio.create_subprocess_exec(
         *argv, cwd=str(cwd), env=env, stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=LINE_LIMIT,
         start_new_session=True, preexec_fn=_die_with_parent())
+    if stopper is not None:
+        stopper.procs.add(proc)
+        if stopper.stopped:
+            stopper.stop()
+    try:
+        return await _talk(proc, prompt, on_event)
+    finally:
+        if stopper is not None:
+            stopper.procs.discard(proc)
+
+
+async def _talk(proc: asyncio.subprocess.Process, prompt: str,
+                on_event: OnEvent | None) -> ChildOutcome:
     outcome = ChildOutcome(None, 0, "")
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     err_task = asyncio.ensure_future(_read_stderr(proc.stderr, outcome))

@@ -85,7 +85,10 @@ def run_on_ray(ray: Any, tasks: list[Task], in_flight: int, batch_dir: Path,
                 pending[remote.remote(task.to_dict(), batch_dir.name)] = task
                 tally.start(task.id)
             progress.update()
-            if stopped.hit:
+            if stopped.hit:  # record what already finished, then stop the rest
+                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+                for ref in ready:
+                    _record(ray, ref, pending.pop(ref), results, tally, progress)
                 _cancel(ray, pending, tally)
                 raise RayStopped()
             if not pending:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from joiner.batch.child import ChildOutcome, OnEvent, child_command, run_child
+from joiner.batch.child import ChildOutcome, OnEvent, Stopper, child_command, run_child
 from joiner.batch.tasks import Task
 from joiner.batch.workdir import (
     Workdir,
@@ -52,7 +52,8 @@ def result_line(task: Task, outcome: ChildOutcome | None, patch: str,
 
 async def run_task(task: Task, batch_dir: Path, on_event: OnEvent | None = None,
                    env: dict[str, str] | None = None,
-                   on_warning: Callable[[str], None] | None = None) -> dict[str, Any]:
+                   on_warning: Callable[[str], None] | None = None,
+                   stopper: Stopper | None = None) -> dict[str, Any]:
     """Copy the task's repo under ``batch_dir``, run the task there, return its result line.
 
     Raises ``TaskInterrupted`` when the run was interrupted (by us or a signal)."""
@@ -61,7 +62,10 @@ async def run_task(task: Task, batch_dir: Path, on_event: OnEvent | None = None,
                                           batch_dir / task_dir_name(task.id))
     except WorkdirError as err:
         return result_line(task, None, "", None, str(err))
-    outcome = await run_child(child_command(task), workdir.cwd, task.prompt, on_event, env)
+    if stopper is not None and stopper.stopped:
+        raise TaskInterrupted(task.id)
+    outcome = await run_child(child_command(task), workdir.cwd, task.prompt, on_event, env,
+                              stopper)
     for warning in outcome.warnings if on_warning is not None else ():
         on_warning(warning)
     if outcome.result is not None and outcome.result.get("stop_reason") == "interrupted":
