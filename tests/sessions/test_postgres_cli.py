@@ -96,6 +96,14 @@ def test_two_processes_sessions_show_in_one_list_and_every_command_works(
     assert usage["total"]["cost_usd"] == pytest.approx(2 * (2500 * 3 + 38 * 15) / 1e6)
     assert sorted(s["session_id"] for s in usage["by_session"]) == sorted(ids)
 
+    assert (one / "notes.txt").read_text() == "hello\n"
+    preview = joiner(env, one, "undo", "--session", ids[0][:10], "--preview")
+    assert "-hello" in preview and (one / "notes.txt").exists()  # the diff; nothing changed
+    joiner(env, one, "undo", "--session", ids[0][:10])
+    assert not (one / "notes.txt").exists()
+    joiner(env, one, "redo", "--session", ids[0][:10])
+    assert (one / "notes.txt").read_text() == "hello\n"
+
     resumed = json.loads(joiner(env, one, "-p", "again", "--resume", ids[0][:10],
                                 "--permission-mode", "accept-edits", "--output-format", "json"))
     assert resumed["session_id"] == ids[0]
