@@ -143,6 +143,7 @@ def test_edit_pairs_come_from_the_usual_phrasings() -> None:
 def test_folders_named_in_words_are_paths_but_plain_words_are_not() -> None:
     assert grounding([Message.user("List the files in the utils folder.")]).paths == ["utils"]
     assert grounding([Message.user("What is under docs?")]).paths == ["docs"]
+    assert grounding([Message.user("Which files live under docs.")]).paths == ["docs"]
     g = grounding([Message.user("Give me an overview of the files here.")])
     assert g.paths == [] and g.for_key("path", required=False) == []
     assert g.for_key("path") == ["overview"]  # a required path still takes a word

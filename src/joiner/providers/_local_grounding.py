@@ -145,7 +145,7 @@ def grounding(messages: Sequence[Message]) -> Grounding:
         for name in BARE_FILES.get(word, []):
             _add(paths, name)
     for folder in _FOLDER.findall(request):
-        _add(paths, next(f for f in folder if f).rstrip("/"))
+        _add(paths, next(f for f in folder if f).rstrip("/.,;:!?"))
     words = key_words(request, exclude=paths)
     texts: list[str] = []
     for quoted in _QUOTED.findall(request):
