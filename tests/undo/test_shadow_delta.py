@@ -112,11 +112,15 @@ def _do(root: Path, op: str, k: int, v: int) -> None:
         folder.write_text("now a file\n")
     elif op == "rename" and path.is_file() and not path.is_symlink():
         os.replace(path, root / f"moved{v}.txt")
+    elif op == "dir-to-link" and folder.is_dir() and not folder.is_symlink():
+        shutil.rmtree(folder)  # its files are reported gone; through the link they are not
+        folder.symlink_to(os.path.relpath(root / ["g", "d", "new", "build"][v],
+                                          folder.parent))
 
 
 OPS = st.lists(st.lists(st.tuples(
     st.sampled_from(["write", "append", "chmod", "link", "touch", "delete", "rmtree", "mkdir",
-                     "file-over-dir", "rename"]),
+                     "file-over-dir", "rename", "dir-to-link"]),
     st.integers(0, 9), st.integers(0, 3)), min_size=1, max_size=6), min_size=1, max_size=5)
 
 
@@ -248,5 +252,23 @@ def test_a_lost_shadow_repository_is_an_error_not_a_wrong_answer(root: Path,
         assert shadow.full_scans == 2 and after == shadow.reference()
         with pytest.raises(ShadowError):
             shadow.repo.changes(before, after)  # the checkpointer then stops recording
+    finally:
+        shadow.repo.close()
+
+
+def test_nothing_is_read_through_a_directory_that_became_a_link(root: Path,
+                                                                tmp_path: Path) -> None:
+    (root / "g").mkdir()
+    (root / "g" / "c.txt").write_text("g's own\n")  # what d/c.txt would be through a link
+    shadow = Shadow(root, tmp_path / "shadow")
+    try:
+        start = shadow.repo.snapshot()
+        shutil.rmtree(root / "d")
+        (root / "d").symlink_to("g")
+        after = shadow.repo.snapshot()
+        assert after == shadow.reference()
+        assert [(c.path, c.after and c.after.mode) for c in shadow.repo.changes(start, after)] \
+            == [("d", "120000"), ("d/c.txt", None), ("d/e/f.txt", None)]
+        assert shadow.full_scans == 1
     finally:
         shadow.repo.close()

@@ -67,6 +67,7 @@ class TreeDelta:
         self.ignore = ignore
         self.limit = limit
         self.trees: dict[str, Entries] = {}
+        self._plain_dirs: dict[bytes, bool] = {}  # during one apply: directory -> not a link
 
     # -- reading the previous tree ------------------------------------------------------------
     def _tree(self, sha: str) -> Entries:
@@ -108,8 +109,28 @@ class TreeDelta:
                 raise Fallback("too many files")
 
     # -- reading the disk ---------------------------------------------------------------------
+    def _reachable(self, rel: bytes) -> bool:
+        """Whether every directory above ``rel`` is one (not a link to one, nor a file): git
+        never looks through a link, so what is behind one is not at these paths."""
+        parts = rel.split(b"/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            folder = b"/".join(parts[:depth])
+            plain = self._plain_dirs.get(folder)
+            if plain is None:
+                try:
+                    mode = os.lstat(os.path.join(self.root, os.fsdecode(folder))).st_mode
+                    plain = stat.S_ISDIR(mode)
+                except OSError:
+                    plain = False
+                self._plain_dirs[folder] = plain
+            if not plain:
+                return False
+        return True
+
     def _file(self, rel: bytes, contents: dict[str, bytes]) -> TreeEntry | None:
         """The entry ``rel`` would get now (None: nothing git records there)."""
+        if not self._reachable(rel):
+            return None
         path = os.path.join(self.root, os.fsdecode(rel))
         try:
             info = os.lstat(path)
@@ -184,6 +205,7 @@ class TreeDelta:
         old: dict[bytes, TreeEntry] = {}
         new: dict[bytes, TreeEntry] = {}
         contents: dict[str, bytes] = {}
+        self._plain_dirs = {}
         for path in sorted(set(paths)):
             rel = os.fsencode(path)
             parts = rel.split(b"/")
@@ -199,8 +221,7 @@ class TreeDelta:
                 self._files_under(rel, here[1], before)
             elif here is not None:
                 before[rel] = TreeEntry(*here)
-            full = os.path.join(self.root, path)
-            if os.path.isdir(full) and not os.path.islink(full):
+            if self._reachable(rel) and stat.S_ISDIR(_lmode(os.path.join(self.root, path))):
                 after = self._scan(rel, before, contents)
             else:
                 entry = self._file(rel, contents)
@@ -263,3 +284,10 @@ class TreeDelta:
             self.trees.clear()
         self.trees[sha] = entries
         return sha
+
+
+def _lmode(path: str) -> int:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return 0
