@@ -167,10 +167,13 @@ def test_nothing_changed_costs_nothing_and_a_change_no_git_process(root: Path,
             raise AssertionError(f"a git process was run: {args}")
 
         shadow.repo._run = no_git  # type: ignore[method-assign]
+        assert shadow.repo.unchanged_tree() == second  # what a command's "before" asks first
         assert shadow.repo.snapshot() == second
         (root / "d" / "c.txt").write_text("changed\n")
         (root / "new.txt").write_text("new\n")
+        assert shadow.repo.unchanged_tree() is None
         third = shadow.repo.snapshot()
+        assert shadow.repo.unchanged_tree() == third
         changes = shadow.repo.changes(second, third)
         assert [(c.path, c.before is None, c.after is None) for c in changes] == [
             ("d/c.txt", False, False), ("new.txt", True, False)]

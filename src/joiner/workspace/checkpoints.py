@@ -92,11 +92,8 @@ class Checkpointer:
             output = ToolOutput(f"Error: {err}", True)
         if before is None:
             return output
-        after = await self._snapshot()
-        if after is None:
-            return output
         try:
-            changes = await asyncio.to_thread(self._changes, before, after)
+            changes = await asyncio.to_thread(self._changes_since, before)
         except ShadowError as err:
             self._disable(str(err))
             return output
@@ -112,6 +109,9 @@ class Checkpointer:
         if not self.shadow.available:
             self._disable("git is not installed")
             return None
+        unchanged = self.shadow.unchanged_tree()  # the usual case: no thread, no I/O
+        if unchanged is not None:
+            return unchanged
         try:
             return await asyncio.to_thread(self.shadow.snapshot)
         except ShadowError as err:
@@ -124,9 +124,10 @@ class Checkpointer:
             self.warn(f"shell commands' file changes are not recorded (undo cannot revert "
                       f"them): {reason}")
 
-    def _changes(self, before: str, after: str) -> list[FileChange]:
+    def _changes_since(self, before: str) -> list[FileChange]:
+        """The snapshot after a command and what changed since ``before`` (one thread)."""
         assert self.shadow is not None
-        raw = self.shadow.changes(before, after)
+        raw = self.shadow.changes(before, self.shadow.snapshot())
         contents = self.shadow.blobs([e.sha for c in raw for e in (c.before, c.after)
                                       if e is not None and e.mode != "160000"])
         return [self._file_change(c, contents) for c in raw]

@@ -172,20 +172,35 @@ class ShadowRepo:
         return _signature(self.git_dir / "index")
 
     # -- snapshots ----------------------------------------------------------------------------
+    def unchanged_tree(self) -> str | None:
+        """The last snapshot if the watcher has nothing to report since (one ``ioctl``, fit
+        for the event loop's thread); None: ``snapshot()`` is needed."""
+        watcher = self._watcher
+        if self._tree is None or watcher is None or not watcher.quiet() or self._rules != \
+                _signature(self.workspace / ".git" / "info" / "exclude"):
+            return None
+        return self._tree
+
+    def _drain(self) -> set[str] | None:
+        """The paths changed since the last snapshot, or None if the watcher cannot tell."""
+        watcher = self._watcher
+        if (self._tree is None or watcher is None or watcher.broken or self._rules != _signature(
+                self.workspace / ".git" / "info" / "exclude")):
+            return None
+        return watcher.drain()
+
     def snapshot(self) -> str:
         """The id of a git tree holding the workspace as it is now."""
         if not self.workspace.is_dir():
             raise ShadowError(f"the workspace {self.workspace} does not exist")
-        watcher = self._watcher
-        if (self._tree is not None and watcher is not None and not watcher.broken
-                and self._rules == _signature(self.workspace / ".git" / "info" / "exclude")):
-            changed = watcher.drain()
-            if changed is not None and not changed:
-                return self._tree
-            if changed is not None and len(changed) <= MAX_WATCHED_CHANGES:
-                tree = self._watched(self._tree, changed)
-                if tree is not None:
-                    return tree
+        changed = self._drain()
+        if changed is not None and not changed:
+            assert self._tree is not None
+            return self._tree
+        if changed is not None and len(changed) <= MAX_WATCHED_CHANGES:
+            tree = self._watched(self._tree or "", changed)
+            if tree is not None:
+                return tree
         return self._full_scan()
 
     def _watched(self, base: str, changed: set[str]) -> str | None:

@@ -27,6 +27,12 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
+try:
+    import fcntl
+    import termios
+except ImportError:  # not Linux: Watcher.start gives None anyway
+    fcntl = termios = None  # type: ignore[assignment]
+
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
 IN_DELETE_SELF, IN_MOVE_SELF = 0x400, 0x800
@@ -104,6 +110,16 @@ class Watcher:
                         child = f"{current}/{entry.name}" if current else entry.name
                         if not self.skip(child):
                             stack.append(child)
+
+    def quiet(self) -> bool:
+        """True if nothing happened since the last ``drain`` (no event waiting to be read)."""
+        if self.broken or self.changed or fcntl is None:
+            return False
+        try:
+            waiting = fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0")
+        except OSError:
+            return False
+        return struct.unpack("i", waiting)[0] == 0
 
     def drain(self) -> set[str] | None:
         """The relative paths changed since the last call, or None if that is not known."""
