@@ -21,7 +21,8 @@ from typing import IO, TypeVar
 
 from joiner.workspace.gitobjects import ShadowError
 
-CHUNK = 256  # requests written before reading their answers: well within a pipe's 64 KiB
+CHUNK_BYTES = 32 * 1024  # requests written before reading their answers: within a pipe's
+# 64 KiB, so the write never waits for git, which may be waiting for us to read its answers
 T = TypeVar("T")
 
 
@@ -72,16 +73,28 @@ class Coprocess:
             assert process.stdin is not None and process.stdout is not None
             try:
                 answers: list[T] = []
-                for i in range(0, len(requests), CHUNK):
-                    process.stdin.write(b"".join(requests[i : i + CHUNK]))
+                for chunk in _chunks(requests):
+                    process.stdin.write(b"".join(chunk))
                     process.stdin.flush()
-                    answers += [read(process.stdout) for _ in requests[i : i + CHUNK]]
+                    answers += [read(process.stdout) for _ in chunk]
                 return answers
             except (OSError, ValueError, EOFError) as err:
                 self.close()
                 if attempt == 2:
                     raise ShadowError(f"git {self.argv[1]} stopped answering ({err})") from None
         raise AssertionError("unreachable")
+
+
+def _chunks(requests: list[bytes]) -> list[list[bytes]]:
+    chunks: list[list[bytes]] = [[]]
+    size = 0
+    for request in requests:
+        if chunks[-1] and size + len(request) > CHUNK_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(request)
+        size += len(request)
+    return chunks
 
 
 class CatFile(Coprocess):
