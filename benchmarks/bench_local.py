@@ -29,7 +29,7 @@ from joiner.core.messages import Message, ModelRequest, TextDelta, ToolCallDelta
 from joiner.providers._local_prompt import ANSWER, ANSWER_STOPS, build_prompt
 from joiner.providers.local import LocalProvider
 
-QUESTION = "Describe in a few paragraphs how a hash table works and when one is a good choice."
+QUESTION = "Describe twenty programming languages in a numbered list, one sentence each."
 HERE = Path(__file__).parent
 
 

@@ -71,7 +71,7 @@ class LocalEngine:
         params.n_parallel = 1  # one conversation at a time keeps its prompt cache
         params.verbosity = -1  # llama.cpp writes nothing to stderr (the TUI owns the screen)
         params.api_keys = [secrets.token_hex(24)]  # the loopback listener refuses everyone
-        params.warmup = False
+        params.warmup = True  # one empty decode at load: the first answer starts sooner
         params.cache_ram_mib = 0  # no host-memory prompt cache (8 GB by default): the one
         # slot's own KV cache already keeps the conversation's prefix between requests
         if options.threads:
