@@ -228,6 +228,8 @@ def test_nested_repositories_and_ignored_directories(root: Path, tmp_path: Path)
         # git cannot add a repository with no commit: it is left out
         assert with_nested == shadow.reference(":(exclude)vendor/lib")
         (root / "vendor" / "lib" / "more.c").write_text("int z;\n")
+        (root / "vendor" / "lib" / "sub").mkdir()
+        (root / "vendor" / "lib" / "sub" / "deep.c").write_text("int d;\n")
         (root / "vendor" / "top.c").write_text("int t;\n")
         top = shadow.repo.snapshot()
         assert [c.path for c in shadow.repo.changes(with_nested, top)] == ["vendor/top.c"]
@@ -239,7 +241,7 @@ def test_nested_repositories_and_ignored_directories(root: Path, tmp_path: Path)
         files = shadow.repo.snapshot()
         assert shadow.full_scans == 3
         assert [c.path for c in shadow.repo.changes(top, files)] == [
-            "vendor/lib/lib.c", "vendor/lib/more.c"]
+            "vendor/lib/lib.c", "vendor/lib/more.c", "vendor/lib/sub/deep.c"]
     finally:
         shadow.repo.close()
 

@@ -214,7 +214,8 @@ class TreeDelta:
             if any(p in (b"", b".", b"..", b".git") for p in parts):
                 continue
             here = self._lookup(base, parts)
-            if here is not None and here[0] == GITLINK_MODE:
+            if (here is not None and here[0] == GITLINK_MODE) or (
+                    here is None and self._in_new_repository(base, parts)):
                 continue  # inside (or the top of) a nested repository: its own git's affair
             before: dict[bytes, TreeEntry] = {}
             if here is not None and here[0] == TREE_MODE:
@@ -225,9 +226,8 @@ class TreeDelta:
                 after = self._scan(rel, before, contents)
             else:
                 entry = self._file(rel, contents)
-                if entry is not None and rel not in before and (
-                        self._in_new_repository(base, parts) or self.ignore.ignored([rel])):
-                    entry = None  # a new file git ignores, or one of a nested repository
+                if entry is not None and rel not in before and self.ignore.ignored([rel]):
+                    entry = None  # a new file git ignores
                 after = {} if entry is None else {rel: entry}
             old.update(before)
             new.update(after)
