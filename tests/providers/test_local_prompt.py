@@ -72,7 +72,7 @@ def test_the_prompt_ends_where_the_model_writes_its_next_line() -> None:
     assert "ignored system prompt" not in prompt
     assert prompt.endswith(
         'User: What does calc.py define?\nAction: read_file {"path": "calc.py"}\n'
-        f"Result:\n{FENCE}\n     1\tdef add(a, b):\n{FENCE}\n")
+        f"Result:\n{FENCE}\ndef add(a, b):\n{FENCE}\n")  # read_file's numbers left out
 
 
 def test_the_fixed_head_is_a_prefix_of_every_prompt_with_the_same_tools() -> None:
@@ -94,6 +94,14 @@ def test_results_are_fenced_cut_and_marked_as_errors() -> None:
     long = render_result("x" * 5000, False, limit=100)
     assert "[... 4900 more characters]" in long and len(long) < 200
     assert FENCE not in render_result(f"a {FENCE} b", False).split("\n")[2]
+
+
+def test_only_cat_n_output_loses_its_line_numbers() -> None:
+    numbered = "     1\tx = 1\n     2\t\n    10\t  y\n[... 5 more lines: read on with offset=11]"
+    assert render_result(numbered, False).split("\n")[2:6] == [
+        "x = 1", "", "  y", "[... 5 more lines: read on with offset=11]"]
+    hits = "a.py:3:x = 1\n     2\tnot cat -n as a whole"
+    assert hits in render_result(hits, False)
 
 
 def test_old_exchanges_are_dropped_first_when_the_budget_is_small() -> None:

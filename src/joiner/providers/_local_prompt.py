@@ -19,6 +19,7 @@ them from one request to the next.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ ACTION = "Action:"
 RESULT = "Result:"
 ANSWER = "Answer:"
 FENCE = "```"
+_NUMBERED = re.compile(r"^ *\d+\t(.*)$")
 # Where an answer ends: the model starting the next transcript line by itself.
 ANSWER_STOPS = ["\nUser:", "\nAction:", "\nResult:", "\nAnswer:", "\n\n\n"]
 RESULT_CHARS = 1500  # a tool result longer than this is cut, with a note
@@ -65,10 +67,10 @@ EXAMPLES: dict[str, ToolExample] = {
     ),
     "read_file": ToolExample(
         "show the lines of a file",
-        "What is in config.ini?",
-        {"path": "config.ini"},
-        "     1\t[server]\n     2\tport = 8080",
-        "config.ini has a [server] section that sets port = 8080.",
+        "What does shapes.py define?",
+        {"path": "shapes.py"},
+        "     1\tPI = 3.14\n     2\t\n     3\tdef circle_area(r):\n     4\t    return PI * r * r",
+        "shapes.py defines the constant PI = 3.14 and the function circle_area(r).",
     ),
     "grep": ToolExample(
         "search the files for a word or a definition",
@@ -154,9 +156,21 @@ def render_tools(tools: Sequence[ToolSpec]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _without_line_numbers(text: str) -> str:
+    """``cat -n`` output (read_file's) without its numbers: the tiny model copies the
+    numbers into its answers instead of the code."""
+    lines = text.split("\n")
+    numbered = [_NUMBERED.match(line) for line in lines]
+    if len(lines) > 0 and all(m or not line.strip() or line.startswith("[")
+                              for m, line in zip(numbered, lines, strict=True)):
+        return "\n".join(m.group(1) if m else line for m, line in
+                         zip(numbered, lines, strict=True))
+    return text
+
+
 def render_result(text: str, is_error: bool, limit: int = RESULT_CHARS) -> str:
     """A tool's output in a fenced block: the closing fence tells the model it ended."""
-    body = text.strip("\n").replace(FENCE, "'''") or "(no output)"
+    body = _without_line_numbers(text.strip("\n")).replace(FENCE, "'''") or "(no output)"
     if len(body) > limit:
         body = body[:limit].rstrip() + f"\n[... {len(body) - limit} more characters]"
     if is_error:
