@@ -168,6 +168,15 @@ async def test_the_event_loop_keeps_running_while_it_generates(provider: LocalPr
     assert len(seen_at) >= 2 and seen_at[-1] > seen_at[0]  # ticks between tokens
 
 
+async def test_concurrent_requests_share_the_one_model(provider: LocalProvider) -> None:
+    other = LocalProvider("gemma3-270m", {"max_answer_tokens": 6})
+    requests = [ModelRequest("", [Message.user(q)], []) for q in ("Say yes.", "Say no.")]
+    (_, first), (_, second) = await asyncio.gather(
+        collect(provider.stream(requests[0])), collect(other.stream(requests[1])))
+    assert first.message.text and second.message.text
+    assert provider._options == other._options  # one engine, loaded once
+
+
 async def test_load_reports_its_phases(provider: LocalProvider) -> None:
     phases: list[str] = []
     fresh = LocalProvider("gemma3-270m", {"max_answer_tokens": 12})
