@@ -296,8 +296,11 @@ class Session:
             await servers.close()
 
     async def aclose(self) -> None:
-        """Stop the MCP servers and close the provider's connections."""
+        """Stop the MCP servers, the checkpointer's helpers and the provider's connections."""
         await self._stop_servers()
+        checkpointer = getattr(self, "_checkpoints", None)
+        if checkpointer is not None:
+            checkpointer.close()
         close = getattr(self.provider, "aclose", None)
         if close is not None:
             await close()
