@@ -300,6 +300,7 @@ class Session:
         await self._stop_servers()
         checkpointer = getattr(self, "_checkpoints", None)
         if checkpointer is not None:
+            self._checkpoints = None
             checkpointer.close()
         close = getattr(self.provider, "aclose", None)
         if close is not None:
