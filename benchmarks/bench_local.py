@@ -29,7 +29,7 @@ from joiner.core.messages import Message, ModelRequest, TextDelta, ToolCallDelta
 from joiner.providers._local_prompt import ANSWER, ANSWER_STOPS, build_prompt
 from joiner.providers.local import LocalProvider
 
-QUESTION = "Describe twenty programming languages in a numbered list, one sentence each."
+QUESTION = "Describe how the internet works, step by step, in detail."
 HERE = Path(__file__).parent
 
 
@@ -72,15 +72,17 @@ def speed(runs: int, tokens: int) -> None:
         body = {"prompt": prompt + ANSWER, "max_tokens": tokens, "temperature": 0.0,
                 "cache_prompt": True, "stop": ANSWER_STOPS}
         direct(engine.server, body)  # warm the prompt cache for both sides
-        joiner_rates, direct_rates = [], []
+        joiner_rates, direct_rates, counts = [], [], []
         for _ in range(runs):
             n, seconds = asyncio.run(through_joiner(provider, request))
             joiner_rates.append(n / seconds)
-            n, seconds = direct(engine.server, body)
-            direct_rates.append(n / seconds)
+            m, seconds = direct(engine.server, body)
+            direct_rates.append(m / seconds)
+            counts.append(f"{n}/{m}")
         j, d = statistics.median(joiner_rates), statistics.median(direct_rates)
         print(f"generation ({label}): joiner {j:6.1f} tok/s   xllamacpp {d:6.1f} tok/s   "
-              f"ratio {j / d:.2f}x  (target >= 0.9x; median of {runs}, {n} tokens)")
+              f"ratio {j / d:.2f}x  (target >= 0.9x; median of {runs}; tokens joiner/direct "
+              f"per run: {' '.join(counts)})")
 
 
 JOINER_CHILD = """
