@@ -12,6 +12,7 @@ random API key that never leaves this process, so nothing else on the machine ca
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from joiner.providers._local_model import REMOTE_HINT, available_memory, missing_cpu_features
+
+log = logging.getLogger(__name__)
 
 KV_BYTES_PER_TOKEN = 20_000  # measured order of magnitude for Gemma 3 270M (f16 KV cache)
 OVERHEAD_BYTES = 250 * 1024 * 1024  # compute buffers, tokenizer, the Python process
@@ -82,10 +85,10 @@ class LocalEngine:
         except MemoryError:
             raise EngineError(f"not enough memory to load the embedded model; {REMOTE_HINT}"
                               ) from None
-        except (RuntimeError, ValueError) as err:
+        except (RuntimeError, ValueError) as err:  # xllamacpp says no more than "failed"
+            log.debug("xllamacpp.Server failed: %s", err)
             raise EngineError(f"llama.cpp could not load the model file {options.path} (it is "
-                              f"damaged, or not a model this llama.cpp supports: {err})"
-                              ) from None
+                              "damaged, or not a model this llama.cpp supports)") from None
         self.options = options
 
     def complete(self, body: dict[str, Any],
