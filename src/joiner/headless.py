@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 from typing import Any, TextIO
 
 from joiner.core.events import (
@@ -44,22 +45,39 @@ class ChangeCollector:
 class TextOutput:
     """``text``: the answer as it streams on stdout; tool activity on stderr when it is a tty."""
 
+    FLUSH_EVERY_S = 0.016  # a frame: live to the eye, without a write(2) per token
+
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self.out, self.err = out, err
         self.show_activity = err.isatty()
         self.at_line_start = True
+        self.flushed_at = 0.0
+        self.pending = False
 
     def emit(self, event: Event) -> None:
         if event.type == TEXT_DELTA:
             text = event.data["text"]
             self.out.write(text)
-            self.out.flush()
             if text:
                 self.at_line_start = text.endswith("\n")
-        elif event.type == TOOL_CALL and self.show_activity:
+            now = time.monotonic()
+            if now - self.flushed_at >= self.FLUSH_EVERY_S:
+                self.out.flush()
+                self.flushed_at, self.pending = now, False
+            elif not self.pending:  # flush the rest within a frame even if the stream pauses
+                self.pending = True
+                asyncio.get_running_loop().call_later(self.FLUSH_EVERY_S, self._flush_pending)
+            return
+        self._flush_pending()
+        if event.type == TOOL_CALL and self.show_activity:
             self._line(f"· {event.data['name']} {_short(event.data['arguments'])}")
         elif event.type in (WARNING, RETRY):
             self._line(f"joiner: {event.data.get('message') or _retry_line(event.data)}")
+
+    def _flush_pending(self) -> None:
+        if self.pending:
+            self.out.flush()
+            self.flushed_at, self.pending = time.monotonic(), False
 
     def _line(self, text: str) -> None:
         if not self.at_line_start:
@@ -71,6 +89,7 @@ class TextOutput:
     def finish(self, result: dict[str, Any]) -> None:
         if not self.at_line_start:
             self.out.write("\n")
+        self.out.flush()
         if result["is_error"]:
             line, session = result["result"], result["session_id"]
             if session and session not in line:  # one line: what happened, how to go on
