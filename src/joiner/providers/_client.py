@@ -40,7 +40,7 @@ from joiner.providers._http import (
 )
 from joiner.providers._sse import SSEParser
 
-YIELD_AFTER_S = 0.003  # the longest run of events handled without giving the loop a turn
+YIELD_AFTER_S = 0.002  # the longest run of events handled without giving the loop a turn
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 

@@ -1,22 +1,28 @@
-"""Rich's Markdown with cached code lexers: what an answer's segments are drawn with.
+"""How an answer's pieces become terminal lines: Rich's Markdown (code lexers cached) for
+a finished piece, plain text for a piece still streaming, and a cheap height estimate for
+a piece not drawn yet.
 
 Rich looks its Pygments lexer up by name for every code block it draws (a plugin scan,
-about half a millisecond); answers are full of code blocks and are redrawn as they
-stream, so the lexers are looked up once and kept.
+about half a millisecond); answers are full of code blocks, so the lexers are looked up
+once and kept. Lines come out of a generator, so a long piece can be drawn a few lines
+per frame (``ui.answer_blocks``) instead of holding the event loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, ClassVar
 
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.markdown import CodeBlock, Markdown, MarkdownElement
 from rich.segment import Segment
-from rich.syntax import Syntax
+from rich.style import Style
+from rich.syntax import Syntax, SyntaxTheme
+from rich.text import Text
 
 
 @lru_cache(maxsize=64)
@@ -25,6 +31,13 @@ def lexer(name: str) -> Lexer | str:
         return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=8)
     except ClassNotFound:
         return "text"
+
+
+@lru_cache(maxsize=8)
+def theme(name: str) -> SyntaxTheme:
+    """One theme object per name: each keeps a cache of its token styles, which a theme
+    made anew for every code block (Rich's way) starts empty."""
+    return Syntax.get_theme(name)
 
 
 class FastCodeBlock(CodeBlock):
@@ -38,22 +51,61 @@ class AnswerMarkdown(Markdown):
         **Markdown.elements, "fence": FastCodeBlock, "code_block": FastCodeBlock}
 
 
-class RenderedOnce:
-    """A renderable drawn once per width and then replayed from its lines.
+def markdown(source: str, dark: bool) -> AnswerMarkdown:
+    """A finished piece of an answer, as it is finally shown."""
+    # Rich takes names for the inline lexer and the theme, and looks them up for every code
+    # block and `code` span: the objects are accepted as well and kept as they are
+    code_theme: Any = theme("monokai" if dark else "default")
+    inline_lexer: Any = lexer("text")
+    return AnswerMarkdown(source, code_theme=code_theme, inline_code_lexer=inline_lexer,
+                          hyperlinks=False)
 
-    Textual re-renders a Rich renderable whenever its widget moves (a chat scrolls up at
-    every frame of a stream); replaying the lines costs a fraction of rendering Markdown.
-    """
 
-    def __init__(self, renderable: Any) -> None:
-        self.renderable = renderable
-        self._lines: tuple[int, list[list[Segment]]] | None = None
+def warm_up(console: Console, dark: bool) -> None:
+    """Draw a small answer once, so the first real one does not pay for loading Pygments,
+    its Python lexer and the theme (~40 ms, all in one frame)."""
+    console.render_lines(markdown("`x` **y**\n\n```python\nx = 1\n```\n", dark),
+                         console.options.update_width(40))
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if self._lines is None or self._lines[0] != options.max_width:
-            lines = console.render_lines(self.renderable, options, pad=False)
-            self._lines = (options.max_width, lines)
-        new_line = Segment.line()
-        for line in self._lines[1]:
-            yield from line
-            yield new_line
+
+def draft(console: Console, options: ConsoleOptions, source: str,
+          base: Style) -> list[list[Segment]]:
+    """A piece still streaming, as its raw text wrapped at spaces. Plain ASCII lines (nearly
+    all of them) are cut here, a twentieth of the cost of Rich's wrapping; others (wide or
+    combining characters, tabs, control codes) go through Rich."""
+    width, out = options.max_width, []
+    for line in source.rstrip("\n").split("\n"):
+        if not (line.isascii() and line.isprintable()):
+            out.extend(lines(console, options, Text(line), base))
+            continue
+        while len(line) > width:
+            cut = line.rfind(" ", 0, width + 1)
+            if cut <= 0:
+                out.append([Segment(line[:width], base)])
+                line = line[width:]
+            else:
+                out.append([Segment(line[:cut], base)])
+                line = line[cut + 1:]
+        out.append([Segment(line, base)] if line else [])
+    return out
+
+
+def lines(console: Console, options: ConsoleOptions, renderable: RenderableType,
+          base: Style) -> Iterator[list[Segment]]:
+    """The lines of ``renderable`` at ``options.max_width``, one at a time, each under the
+    widget's ``base`` style, as Textual's ``Static`` draws a Rich renderable. Kept as plain
+    segment lists: a ``Strip`` holds seven caches, all of them for the garbage collector
+    to walk; the widget makes a ``Strip`` only for a line it shows."""
+    segments = console.render(renderable, options)
+    if base:
+        add = base.__add__
+        segments = (Segment(text, add(style), None) for text, style, _ in segments)
+    yield from Segment.split_and_crop_lines(segments, options.max_width,
+                                            include_new_lines=False, pad=False)
+
+
+def estimate_height(source: str, width: int) -> int:
+    """About how many lines ``source`` takes at ``width`` (a piece not drawn yet still
+    needs a height for scrolling; drawing it corrects the guess)."""
+    width = max(width, 1)  # a code fence's two lines become its padding: no correction
+    return sum(len(line) // width + 1 for line in source.rstrip("\n").split("\n"))

@@ -1,8 +1,10 @@
-"""Cutting a streamed Markdown answer into segments, so a frame re-renders only the last one.
+"""Cutting a streamed Markdown answer into segments, so a frame redraws only the last one.
 
-A segment closes at a blank line outside a code fence once it holds ``soft`` characters;
-a code block longer than ``hard`` characters is cut too, its fence closed at the end of
-one segment and reopened at the start of the next. Closed segments never change again,
+A segment closes at a blank line outside a code fence once it holds ``soft`` characters:
+the cut is made when the next line arrives and starts a new block at the margin (an
+indented line may continue a list item or be an indented code block, so no cut before
+it). A code block longer than ``hard`` characters is cut too, its fence closed at the end
+of one segment and reopened at the start of the next. Closed segments never change again,
 so a 20,000-token answer costs the same per frame as a short one.
 """
 
@@ -14,7 +16,7 @@ FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 class Segmenter:
-    def __init__(self, soft: int = 1500, hard: int = 6000) -> None:
+    def __init__(self, soft: int = 500, hard: int = 4000) -> None:
         self.soft = soft
         self.hard = hard
         self.closed: list[str] = []
@@ -23,6 +25,7 @@ class Segmenter:
         self._partial = ""  # the last line, still being streamed
         self._fence: str | None = None  # the opening line of the fence we are inside
         self._fence_marker = ""
+        self._cut = False  # a blank line ended a long enough segment: cut before a new block
 
     @property
     def current(self) -> str:
@@ -30,22 +33,30 @@ class Segmenter:
         return "".join(self._open) + self._partial
 
     def feed(self, text: str) -> None:
+        if "\n" not in text:
+            self._partial += text
+            return
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         for line in lines:
             self._line(line + "\n")
 
     def _line(self, line: str) -> None:
+        blank = not line.strip()
+        if self._cut and not blank:
+            self._cut = False
+            if not line[0].isspace():
+                self._close()
         self._open.append(line)
         self._open_chars += len(line)
         match = FENCE.match(line)
         if self._fence is None:
             if match:
                 self._fence, self._fence_marker = line, match.group(1)
-            elif not line.strip() and self._open_chars >= self.soft:
-                self._close()
-        elif match and line.strip() and set(line.strip()) == {self._fence_marker[0]} and len(
-                line.strip()) >= len(self._fence_marker):
+            elif blank and self._open_chars >= self.soft:
+                self._cut = True
+        elif match and set(stripped := line.strip()) == {self._fence_marker[0]} and len(
+                stripped) >= len(self._fence_marker):
             self._fence = None
         elif self._open_chars >= self.hard:  # a huge code block: cut it, fence and all
             opening = self._fence

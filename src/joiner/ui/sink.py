@@ -32,6 +32,7 @@ from joiner.ui.widgets.conversation import Conversation
 from joiner.ui.widgets.tracker import TokenTracker
 from joiner.ui.widgets.workflow import WorkflowView
 
+WRITING = "writing…"
 STOP_NOTES = {
     "budget": "Budget reached",
     "max_turns": "Turn limit reached",
@@ -63,7 +64,8 @@ class ViewSink:
         self.events += 1
         if event.type == TEXT_DELTA:  # the hot path: keep it first and cheap
             self.conversation.feed(event.data.get("text", ""))
-            self._set_activity("writing…")
+            if self._activity != WRITING:
+                self._set_activity(WRITING)
             return
         if event.type == TOOL_CALL_DELTA:
             self._set_activity("preparing a tool call…")

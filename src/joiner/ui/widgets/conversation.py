@@ -1,8 +1,7 @@
 """The conversation: prompts, streamed Markdown answers, tool blocks and calm notices.
 
-Streaming appends: text deltas are buffered on the answer widget and shown at most
-``FLUSH_HZ`` times a second, so a fast model costs a few dozen renders a second whatever
-its token rate; and only the answer's last segment (a few lines) is re-rendered.
+Streaming appends: text deltas are buffered on the answer widget (``widgets.answer``) and
+shown at most ``FLUSH_HZ`` times a second; an answer draws only the lines in view.
 """
 
 from __future__ import annotations
@@ -10,17 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Static
 
-from joiner.ui.markdown_render import AnswerMarkdown, RenderedOnce
-from joiner.ui.segments import Segmenter
+from joiner.ui.widgets.answer import AssistantMessage
 from joiner.ui.widgets.tool_block import ToolBlock
 
-FLUSH_HZ = 30
-FRAME_CHARS = 2000  # the most text one frame renders (~10 ms); a backlog drains at 60 Hz
+__all__ = ["AssistantMessage", "Conversation", "Notice", "UserMessage"]
 
 
 class UserMessage(Static):
@@ -41,119 +38,6 @@ class Notice(Static):
         self.level = level
 
 
-class MarkdownSegment(Static):
-    """A piece of an answer, drawn by Rich's Markdown (code highlighted)."""
-
-    DEFAULT_CLASSES = "md-segment"
-
-    def __init__(self) -> None:
-        super().__init__("")
-        self.source = ""
-        self._version = 0
-        self._height: tuple[tuple[int, int], int] | None = None
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """Measured once per text and width: Textual clears its own cache whenever a
-        sibling is mounted, and measuring means rendering the whole Markdown again."""
-        key = (self._version, width)
-        if self._height is None or self._height[0] != key:
-            self._height = (key, super().get_content_height(container, viewport, width))
-        return self._height[1]
-
-    def show(self, source: str) -> None:
-        if source != self.source:
-            self.source = source
-            self._version += 1
-            dark = self.app.current_theme.dark if self.is_attached else True
-            self.update(RenderedOnce(AnswerMarkdown(
-                source, code_theme="monokai" if dark else "default", inline_code_lexer="text",
-                hyperlinks=False)))
-
-
-class AssistantMessage(Vertical):
-    """An answer; ``feed`` buffers deltas, a timer shows them in batches.
-
-    The text is cut into segments (``Segmenter``): a flush re-renders only the open
-    segment, so the cost of a frame does not grow with the answer.
-    """
-
-    DEFAULT_CLASSES = "assistant-message"
-
-    def __init__(self, text: str = "") -> None:
-        super().__init__()
-        self._segments = Segmenter()
-        self._widgets: list[MarkdownSegment] = []
-        self._pending: list[str] = [text] if text else []
-        self._shown: list[str] = [text] if text else []  # everything fed, flushed or not
-        self._scheduled = False
-        self._ready = False
-        self.flushes = 0  # how many renders the stream cost (the benchmark reads it)
-
-    @property
-    def text(self) -> str:
-        if len(self._shown) > 1:
-            self._shown[:] = ["".join(self._shown)]
-        return self._shown[0] if self._shown else ""
-
-    @property
-    def source(self) -> str:
-        """What the segments show, joined (the text once every flush is done)."""
-        return "".join(self._segments.closed) + self._segments.current
-
-    def on_mount(self) -> None:
-        self._ready = True
-        if self._pending:
-            self.flush()
-
-    def feed(self, text: str) -> None:
-        self._pending.append(text)
-        self._shown.append(text)
-        if self._ready and not self._scheduled:
-            self._scheduled = True
-            self.set_timer(1 / FLUSH_HZ, self.flush)
-
-    def flush(self) -> None:
-        self._scheduled = False
-        if not self._pending:
-            return
-        chunk = "".join(self._pending)
-        self._pending.clear()
-        if len(chunk) > FRAME_CHARS:  # a backlog: draw a frame's worth now, the rest soon
-            chunk, rest = chunk[:FRAME_CHARS], chunk[FRAME_CHARS:]
-            self._pending.append(rest)
-            self._scheduled = True
-            self.set_timer(1 / 60, self.flush)
-        self.flushes += 1
-        done = len(self._segments.closed)
-        self._segments.feed(chunk)
-        closed = self._segments.closed
-        for index in range(done, len(closed)):
-            self._segment(index).show(closed[index])
-        self._segment(len(closed)).show(self._segments.current)
-
-    def _segment(self, index: int) -> MarkdownSegment:
-        while len(self._widgets) <= index:
-            widget = MarkdownSegment()
-            self._widgets.append(widget)
-            self.mount(widget)
-        return self._widgets[index]
-
-    def complete(self, final_text: str) -> None:
-        """The whole answer is known: make sure exactly it is shown."""
-        if final_text and final_text != self.text:
-            if final_text.startswith(self.text):
-                self.feed(final_text[len(self.text):])
-            else:  # a retried request streamed something else first
-                self._pending[:] = [final_text]
-                self._shown[:] = [final_text]
-                self._segments = Segmenter()
-                for widget in self._widgets:
-                    widget.remove()
-                self._widgets.clear()
-                if self._ready:
-                    self.flush()
-
-
 class Conversation(VerticalScroll):
     """The scrolling conversation. Event handlers in ``ui.sink`` call these methods."""
 
@@ -167,6 +51,46 @@ class Conversation(VerticalScroll):
 
     def on_mount(self) -> None:
         self.anchor()
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        """The layout that measured a new virtual size (an answer grew) has placed the
+        children for it already; Textual would lay the whole screen out once more for it
+        (one more frame per streamed batch). The scrollbars are still updated, and showing or
+        hiding one still lays out again."""
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+    @property
+    def following(self) -> bool:
+        """The view keeps to the end as content grows (the user has not scrolled away)."""
+        return self.is_vertical_scroll_end or (self.is_anchored and not self._anchor_released)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            for answer in self._answers_in_view():
+                answer.prepare()  # draw what comes into view before the frame shows it
+
+    def _answers_in_view(self) -> list[AssistantMessage]:
+        """The answers with a line in view: a binary search over the children's places, so a
+        2,000-message conversation costs a dozen lookups per scroll step."""
+        children = self.children
+        top = round(self.scroll_y)
+        bottom = top + self.scrollable_content_region.height
+        low, high = 0, len(children)
+        while low < high:  # the first child that ends below the top of the view
+            middle = (low + high) // 2
+            if children[middle].virtual_region_with_margin.bottom <= top:
+                low = middle + 1
+            else:
+                high = middle
+        found = []
+        for child in children[low:]:
+            if child.virtual_region_with_margin.y >= bottom:
+                break
+            if isinstance(child, AssistantMessage):
+                found.append(child)
+        return found
 
     def _add(self, widget: Widget) -> Widget:
         self.mount(widget)

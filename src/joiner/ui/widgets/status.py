@@ -51,4 +51,4 @@ class StatusBar(Static):
         if self.activity:
             line.append(f"  {self.activity}", "italic")
         line.append("  ").append(short_path(self.workspace), "dim")
-        self.update(line)
+        self.update(line, layout=False)  # one line high whatever it says: no layout pass

@@ -98,7 +98,7 @@ class TokenTracker(Static):
     def redraw(self) -> None:
         if self.is_attached:
             self.set_class(self.warning, "-warning")
-            self.update(self.line_text())
+            self.update(self.line_text(), layout=False)  # one line high: no layout pass
 
     def line_text(self) -> Text:
         t = self.totals
