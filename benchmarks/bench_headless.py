@@ -1,4 +1,4 @@
-"""A whole headless read-edit-answer run against the loopback server vs ``python -c 'import httpx'``.
+"""A whole headless read-edit-answer run on the loopback server vs `python -c "import httpx"`.
 
 Limit: 4x. Each sample runs ``joiner -p`` in a fresh copy of a 2-file repository, on both
 wire formats, with the real store under a temporary ``JOINER_HOME``.
@@ -16,9 +16,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import report, time_command  # noqa: E402
-
-from joiner.testing.loopback import LoopbackServer  # noqa: E402
+from _timing import report, time_command
+from joiner.testing.loopback import LoopbackServer
 
 STEPS = [
     {"tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}],

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import report, time_command  # noqa: E402
+from _timing import report, time_command
 
 joiner = shutil.which("joiner", path=str(Path(sys.executable).parent)) or "joiner"
 base = time_command([sys.executable, "-c", "pass"], runs=21)
