@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _timing import report
+from _tui_long_session import long_session
 
 BIN = Path(sys.executable).parent
 BARE_APP = """
@@ -199,9 +200,12 @@ async def tui_stream(ws: Path, model: str, expected: str, trace_memory: bool = F
             await pilot.pause(0.01)
         await pilot.pause(0.2)
 
+        live: list[AssistantMessage] = []
+
         def answer() -> AssistantMessage | None:
-            found = app.conversation.query(AssistantMessage)
-            return found.last() if found else None
+            if not live and app.conversation.answer is not None:
+                live.append(app.conversation.answer)
+            return live[0] if live else None
 
         def final() -> bool:  # complete, and Markdown wherever the view is
             shown = answer()
@@ -265,6 +269,7 @@ def streaming(runs: int, env: dict[str, str], ws: Path) -> None:
             tui.append(asyncio.run(tui_stream(ws, model, text)))
             idle.append(asyncio.run(idle_stall()))
         memory = asyncio.run(tui_stream(ws, model, text, trace_memory=True))["memory"]
+        long = asyncio.run(long_session(ws, model, text, StallMonitor, on_frames))
         process = []
         for _ in range(max(1, runs // 2)):
             start = time.perf_counter()
@@ -303,6 +308,15 @@ def streaming(runs: int, env: dict[str, str], ws: Path) -> None:
     print(f"  batches shown: {median('flushes'):.0f} (instead of {len(text) // 4:,} per-delta"
           f" renders); memory kept after the answer: {memory / 1e6:.1f} MB"
           f" ({memory / len(text):.0f} bytes per character of the answer)")
+    print(f"A 2,000-message session ({long['widgets']:.0f} widgets), once:")
+    print(f"  shown in {long['loaded'] * 1000:.0f} ms, every answer drawn after"
+          f" {long['drawn'] * 1000:.0f} ms")
+    print(f"  a page scrolled: median {long['step'] * 1000:.1f} ms, worst"
+          f" {long['worst_step'] * 1000:.1f} ms (to the frame); longest stall while scrolling"
+          f" {long['scroll_stall'] * 1000:.1f} ms")
+    print(f"  the 20,000-token answer at its end: {long['streamed'] * 1000:.0f} ms"
+          f" ({long['streamed'] / median('elapsed'):.2f}x a fresh session's), longest stall"
+          f" {long['stream_stall'] * 1000:.1f} ms")
 
 
 def main() -> None:

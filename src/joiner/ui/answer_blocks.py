@@ -13,13 +13,11 @@ import time
 from bisect import bisect_right
 from collections.abc import Iterator
 
-from rich.segment import Segment
-
 from joiner.ui.markdown_render import estimate_height
+from joiner.ui.packed_lines import Line
 
 DRAFT, MARKDOWN = "draft", "markdown"
 Key = tuple[int, bool, str]  # (width, dark theme, DRAFT | MARKDOWN): what the lines were drawn for
-Line = list[Segment]
 
 
 class Block:

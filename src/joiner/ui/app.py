@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -23,6 +22,7 @@ from textual.worker import Worker
 from joiner.core import Approval, ApprovalRequest
 from joiner.runtime import RunOptions, Session, SetupError
 from joiner.ui.commands import JoinerCommands, parse_slash
+from joiner.ui.gc_policy import freeze_survivors, thaw, tune_garbage_collector
 from joiner.ui.markdown_render import warm_up
 from joiner.ui.screens.approval import ApprovalScreen
 from joiner.ui.screens.confirm import ConfirmScreen
@@ -35,27 +35,6 @@ from joiner.ui.widgets.workflow import WorkflowView
 
 SessionFactory = Callable[..., Session]
 DARK, LIGHT = "textual-dark", "textual-light"
-_gc_tuned = False
-FULL_GC_EVERY = 100  # middle-generation passes per full pass (Python's default: 10)
-
-
-def tune_garbage_collector() -> None:
-    """Keep the garbage collector's full passes out of the frames. Each walks every object
-    that is alive: 80-300 ms with the loop held when the modules' ~150,000 objects were in,
-    30-50 ms for the conversation alone, several times during a fast answer. So: what is alive
-    once the app is up (modules, classes, styles) is left out of them for good (after one
-    last full pass, so no garbage is kept with them), and a full pass waits for 100 passes of
-    the middle generation instead of 10 (cycles among young objects, nearly all garbage, are
-    still collected at once). Done once per process, right after the first frame."""
-    global _gc_tuned
-    if not _gc_tuned:
-        _gc_tuned = True
-        gc.collect()
-        gc.freeze()
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, FULL_GC_EVERY)
-
-
 class JoinerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Joiner"
@@ -95,6 +74,9 @@ class JoinerApp(App[None]):
         yield self.tracker
         yield self.prompt
         yield Footer()
+
+    def on_unmount(self) -> None:
+        thaw()  # the app's widgets are garbage now (tests run many apps in one process)
 
     def on_mount(self) -> None:
         self.workflow.display = False
@@ -208,6 +190,7 @@ class JoinerApp(App[None]):
         finally:
             self.status.set_activity("")
             self.refresh_status()
+            freeze_survivors()
 
     def run_command_line(self, line: str) -> None:
         command, arg, name = parse_slash(line)
@@ -244,6 +227,7 @@ class JoinerApp(App[None]):
         self._leave()
         if fresh or "resume" in changes:
             self.allowed_tools.clear()
+            thaw()  # the old conversation's widgets can be collected again
             self.conversation.clear_all()
             self.workflow.reset()
             self.tracker.show_totals(None)
@@ -281,10 +265,11 @@ class JoinerApp(App[None]):
         if session is None or session.session_id is None:
             return
         replayed = ViewSink(self.conversation, self.tracker, self.workflow, live=False)
-        for event in session.store.events(session.session_id):
-            replayed.emit(event)
-            if event.type == "user_prompt":
-                self.prompt.prompts.add(str(event.data.get("message", {}).get("text", "")))
+        with self.conversation.batch():
+            for event in session.store.events(session.session_id):
+                replayed.emit(event)
+                if event.type == "user_prompt":
+                    self.prompt.prompts.add(str(event.data.get("message", {}).get("text", "")))
         self.tracker.show_totals(session.spent())
 
     async def open_replay(self, session_id: str) -> None:

@@ -24,6 +24,8 @@ from rich.style import Style
 from rich.syntax import Syntax, SyntaxTheme
 from rich.text import Text
 
+from joiner.ui.packed_lines import Line, pack
+
 
 @lru_cache(maxsize=64)
 def lexer(name: str) -> Lexer | str:
@@ -68,8 +70,7 @@ def warm_up(console: Console, dark: bool) -> None:
                          console.options.update_width(40))
 
 
-def draft(console: Console, options: ConsoleOptions, source: str,
-          base: Style) -> list[list[Segment]]:
+def draft(console: Console, options: ConsoleOptions, source: str, base: Style) -> list[Line]:
     """A piece still streaming, as its raw text wrapped at spaces. Plain ASCII lines (nearly
     all of them) are cut here, a twentieth of the cost of Rich's wrapping; others (wide or
     combining characters, tabs, control codes) go through Rich."""
@@ -81,27 +82,28 @@ def draft(console: Console, options: ConsoleOptions, source: str,
         while len(line) > width:
             cut = line.rfind(" ", 0, width + 1)
             if cut <= 0:
-                out.append([Segment(line[:width], base)])
+                out.append(pack([Segment(line[:width], base)]))
                 line = line[width:]
             else:
-                out.append([Segment(line[:cut], base)])
+                out.append(pack([Segment(line[:cut], base)]))
                 line = line[cut + 1:]
-        out.append([Segment(line, base)] if line else [])
+        out.append(pack([Segment(line, base)]) if line else ())
     return out
 
 
 def lines(console: Console, options: ConsoleOptions, renderable: RenderableType,
-          base: Style) -> Iterator[list[Segment]]:
+          base: Style) -> Iterator[Line]:
     """The lines of ``renderable`` at ``options.max_width``, one at a time, each under the
-    widget's ``base`` style, as Textual's ``Static`` draws a Rich renderable. Kept as plain
-    segment lists: a ``Strip`` holds seven caches, all of them for the garbage collector
-    to walk; the widget makes a ``Strip`` only for a line it shows."""
+    widget's ``base`` style, as Textual's ``Static`` draws a Rich renderable. Packed
+    (``packed_lines``), and no ``Strip`` (it holds seven caches): the widget makes one only
+    for a line it shows."""
     segments = console.render(renderable, options)
     if base:
         add = base.__add__
         segments = (Segment(text, add(style), None) for text, style, _ in segments)
-    yield from Segment.split_and_crop_lines(segments, options.max_width,
-                                            include_new_lines=False, pad=False)
+    for line in Segment.split_and_crop_lines(segments, options.max_width,
+                                             include_new_lines=False, pad=False):
+        yield pack(line)
 
 
 def estimate_height(source: str, width: int) -> int:

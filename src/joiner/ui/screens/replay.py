@@ -22,6 +22,7 @@ from textual.widgets import Footer, Static
 
 from joiner.core.events import Event
 from joiner.sessions.replay import Replay
+from joiner.ui.gc_policy import thaw
 from joiner.ui.sink import ViewSink
 from joiner.ui.widgets.conversation import Conversation
 from joiner.ui.widgets.tracker import TokenTracker
@@ -130,13 +131,15 @@ class ReplayScreen(Screen[None]):
         """Show the session as it was after ``target`` events."""
         target = max(0, min(len(self.engine), target))
         if target < self.position:  # the views only move forward: rebuild up to the target
+            thaw()  # the widgets removed can be collected
             self.conversation.clear_all()
             self.workflow.reset()
             self.tracker.requests, self.tracker.context_pct = 0, None
             self.tracker.show_totals(None)
             self.engine.seek(0)
-        while self.position < target:
-            self._forward()
+        with self.conversation.batch():
+            while self.position < target:
+                self._forward()
         self.redraw()
 
     def action_step(self, delta: int) -> None:

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from joiner.ui.answer_blocks import DRAFT, MARKDOWN, Block, Column, Drawing, Key, Line
+from joiner.ui.answer_blocks import DRAFT, MARKDOWN, Block, Column, Drawing, Key
 from joiner.ui.markdown_render import draft, lines, markdown
+from joiner.ui.packed_lines import Line, unpack
 from joiner.ui.segments import Segmenter
 
 FLUSH_HZ = 30
@@ -33,6 +34,16 @@ FAST_HZ = 10
 FAST_CHARS = 160  # new characters in one frame above which the view shows drafts (~1,200 tok/s)
 SYNC_CHARS = 1000  # a longer block (a long code block) becomes Markdown in slices only
 SLICE_S = 0.005  # the longest one turn of the loop spends turning blocks into Markdown
+
+
+class View(NamedTuple):
+    """The rows of an answer in view, whether the view keeps to the end as it grows, and
+    how many rows of the view are below the answer."""
+
+    top: int
+    bottom: int
+    following: bool
+    below: int
 
 
 class AssistantMessage(Widget):
@@ -53,6 +64,7 @@ class AssistantMessage(Widget):
         self._width = 0  # the content width of the last layout
         self._dark = True
         self._settling = False
+        self._budget_until = 0.0
         self._layout_due = False  # blocks off screen changed height: lay out when convenient
         self.flushes = 0  # how many batches the stream was shown in (the benchmark reads it)
 
@@ -88,7 +100,7 @@ class AssistantMessage(Widget):
         if not self._done or self._pending or view is None or self._column.stale:
             return False
         key, blocks = self._key(MARKDOWN), self._column.blocks
-        return all(blocks[i].key == key for i in self._column.span(view[0], view[1]))
+        return all(blocks[i].key == key for i in self._column.span(view.top, view.bottom))
 
     def on_mount(self) -> None:
         self._ready = True
@@ -168,15 +180,23 @@ class AssistantMessage(Widget):
     def _key(self, kind: str) -> Key:
         return (self._content_width(), self._dark, kind)
 
-    def _view(self) -> tuple[int, int, bool] | None:
-        """Rows of this widget in the scroll view (top, bottom, following the end)."""
+    def _view(self) -> View | None:
+        """Where this answer is in the scroll view, from the last frame's visible widgets
+        (Textual's own map after a scroll: asking for a widget's place in the whole
+        conversation would lay every widget out again, ~50 ms in a long session)."""
         parent = self.parent
-        if not isinstance(parent, Widget) or not self.is_attached:
-            return None
-        height = parent.scrollable_content_region.height or self.app.size.height
-        top = round(parent.scroll_y) - self.virtual_region.y
+        if not isinstance(parent, Widget) or not self.is_attached or not self.size:
+            return None  # not laid out yet: nothing is known to be in view
         following = getattr(parent, "following", None)
-        return top, top + height, parent.is_vertical_scroll_end if following is None else following
+        if following is None:
+            following = parent.is_vertical_scroll_end
+        placed = self.screen._compositor.visible_widgets.get(self)
+        if placed is None:
+            return View(0, 0, following, 0)
+        region, clip = placed
+        shown = region.intersection(clip)
+        top = shown.y - region.y
+        return View(top, top + shown.height, following, max(0, clip.bottom - region.bottom))
 
     def _draw(self, block: Block, budget: float) -> bool:
         """Give ``block`` lines fit to show now, unless it has some for this width and theme:
@@ -203,22 +223,21 @@ class AssistantMessage(Widget):
 
     def _draw_view(self) -> None:
         """Draw the blocks that will be in view at the next frame (none off screen)."""
-        if not self._content_width():
-            return
         column, view = self._column, self._view()
+        if view is None or not self._content_width():
+            return  # ``render_line`` draws what the first frame shows
         budget = time.perf_counter() + SLICE_S
-        if view is None or view[2]:  # following the end: fill the view from the bottom up
-            rows = (view[1] - view[0]) if view else self.app.size.height
+        if view.following:  # the view keeps to the end: fill it from the bottom up
             parent = self.parent
-            if view is not None and isinstance(parent, Widget):
-                rows -= max(0, parent.virtual_size.height - self.virtual_region.bottom)
+            assert isinstance(parent, Widget)
+            rows = parent.scrollable_content_region.height - view.below
             for block in reversed(column.blocks):
                 if rows <= 0:
                     break
                 self._draw(block, budget)
                 rows -= block.height + 1
         else:
-            for index in column.span(view[0], view[1]):
+            for index in column.span(view.top, view.bottom):
                 self._draw(column.blocks[index], budget)
 
     def _changed(self) -> None:
@@ -234,10 +253,6 @@ class AssistantMessage(Widget):
 
     def _theme_changed(self, theme: Any) -> None:
         self._dark = theme.dark
-        self.prepare()
-
-    def prepare(self) -> None:
-        """The view moved: draw what comes into view before the frame shows it."""
         self._draw_view()
         self._changed()
         self._settle_soon()
@@ -248,31 +263,35 @@ class AssistantMessage(Widget):
             self._settling = True
             self.set_timer(0.001, self._settle)
 
-    def _settle_order(self) -> tuple[list[Block], list[Block]]:
-        """Finished blocks still to draw as Markdown: those in view, bottom first; then, when
-        the view follows the end (nothing in view moves), the others, bottom first."""
-        if (self._fast and not self._done) or (view := self._view()) is None:
-            return [], []
-        key, blocks = self._key(MARKDOWN), self._column.blocks
-        seen = self._column.span(view[0], view[1])
-        shown = [blocks[i] for i in reversed(seen) if blocks[i].closed and blocks[i].key != key]
-        if not (view[2] and self._done):
-            return shown, []
-        rest = [blocks[i] for i in reversed(range(len(blocks)))
-                if i not in seen and blocks[i].key != key]
-        return shown, rest
-
     def _settle(self) -> None:
-        """One slice: blocks in view first (then the frame shows them), the others after."""
+        """One slice of the finished blocks in view, bottom first; then the frame shows them.
+        The rest of a whole answer is the conversation's ``Settler``'s (or, outside a
+        conversation, this answer's own, once nothing is left in view)."""
         self._settling = False
-        if not self.is_attached or not self._content_width():
+        view = self._view()
+        if view is None or not self._content_width() or (self._fast and not self._done):
             return
+        key, blocks = self._key(MARKDOWN), self._column.blocks
+        shown = [blocks[i] for i in reversed(self._column.span(view.top, view.bottom))
+                 if blocks[i].closed and blocks[i].key != key]
         deadline = time.perf_counter() + SLICE_S
-        key = self._key(MARKDOWN)
-        shown, rest = self._settle_order()
-        work = shown or rest
-        drawn = False
-        for block in work:
+        if self._advance(shown, deadline):
+            self._changed()
+        if any(block.key != key for block in shown):
+            self._settle_soon()
+        elif self._done and not self.settled:
+            settler = getattr(self.parent, "settler", None)
+            if settler is not None:
+                settler.add(self)
+            elif self.settle_offscreen(deadline):
+                self.apply_layout()
+            else:
+                self._settle_soon()
+
+    def _advance(self, blocks: list[Block], deadline: float) -> bool:
+        """Draw ``blocks`` as Markdown until ``deadline``; True if one was finished."""
+        key, drawn = self._key(MARKDOWN), False
+        for block in blocks:
             if time.perf_counter() > deadline:
                 break
             if block.drawing is None or block.drawing.key != key:
@@ -280,15 +299,22 @@ class AssistantMessage(Widget):
             if block.drawing.advance(deadline):
                 block.set_lines(key, block.drawing.done)
                 drawn = True
-        more = any(block.key != key for block in shown + rest)
-        if drawn and work is shown:
-            self._changed()
-        elif drawn:  # off screen: one layout once they are all done, not one per slice
+        return drawn
+
+    def settle_offscreen(self, deadline: float) -> bool:
+        """Draw blocks as Markdown until ``deadline``, last first, leaving the layout for
+        ``apply_layout``; True once every block is Markdown."""
+        if not self.is_attached or not self._content_width():
+            return True
+        key = self._key(MARKDOWN)
+        todo = [block for block in reversed(self._column.blocks) if block.key != key]
+        if self._advance(todo, deadline):
             self._layout_due = True
-        if self._layout_due and not more:
+        return all(block.key == key for block in todo)
+
+    def apply_layout(self) -> None:
+        if self._layout_due:
             self._changed()
-        if more:
-            self._settle_soon()
 
     def _markdown_lines(self, source: str, width: int) -> Iterator[Line]:
         options = self.app.console_options.update(highlight=False, width=width, height=None)
@@ -316,15 +342,23 @@ class AssistantMessage(Widget):
         self._layout_due = False
         return self._column.height
 
+    def _frame_budget(self) -> float:
+        """Until when ``render_line`` may draw Markdown: ``SLICE_S`` every frame or so
+        (past it, drafts: ``_settle`` converts them next)."""
+        now = time.perf_counter()
+        if now > self._budget_until + 0.01:
+            self._budget_until = now + SLICE_S
+        return self._budget_until
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         found = self._column.line(y)
         if found is not None:
             block, row = found
             if block.lines is None or block.key is None or block.key[:2] != (width, self._dark):
-                self._draw(block, 0.0)  # in view before ``prepare`` saw it: a draft for now
+                self._draw(block, self._frame_budget())  # scrolled into view: draw it now
                 self.call_later(self._changed)
                 self._settle_soon()
             if block.lines is not None and row < len(block.lines):
-                return Strip(block.lines[row])
+                return Strip(unpack(block.lines[row]))
         return Strip.blank(width, self.visual_style.rich_style)

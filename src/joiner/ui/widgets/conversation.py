@@ -6,6 +6,8 @@ shown at most ``FLUSH_HZ`` times a second; an answer draws only the lines in vie
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.text import Text
@@ -14,6 +16,7 @@ from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Static
 
+from joiner.ui.settler import Settler
 from joiner.ui.widgets.answer import AssistantMessage
 from joiner.ui.widgets.tool_block import ToolBlock
 
@@ -48,6 +51,8 @@ class Conversation(VerticalScroll):
         super().__init__(**kwargs)
         self.answer: AssistantMessage | None = None
         self.tools: dict[str, ToolBlock] = {}
+        self.settler = Settler(self)  # answers out of view become Markdown in the background
+        self._batch: list[Widget] | None = None
 
     def on_mount(self) -> None:
         self.anchor()
@@ -61,39 +66,31 @@ class Conversation(VerticalScroll):
         return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     @property
+    def streaming(self) -> bool:
+        return self.answer is not None
+
+    @property
     def following(self) -> bool:
         """The view keeps to the end as content grows (the user has not scrolled away)."""
         return self.is_vertical_scroll_end or (self.is_anchored and not self._anchor_released)
 
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if round(old_value) != round(new_value):
-            for answer in self._answers_in_view():
-                answer.prepare()  # draw what comes into view before the frame shows it
-
-    def _answers_in_view(self) -> list[AssistantMessage]:
-        """The answers with a line in view: a binary search over the children's places, so a
-        2,000-message conversation costs a dozen lookups per scroll step."""
-        children = self.children
-        top = round(self.scroll_y)
-        bottom = top + self.scrollable_content_region.height
-        low, high = 0, len(children)
-        while low < high:  # the first child that ends below the top of the view
-            middle = (low + high) // 2
-            if children[middle].virtual_region_with_margin.bottom <= top:
-                low = middle + 1
-            else:
-                high = middle
-        found = []
-        for child in children[low:]:
-            if child.virtual_region_with_margin.y >= bottom:
-                break
-            if isinstance(child, AssistantMessage):
-                found.append(child)
-        return found
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Mount what is added inside at once: mounting one by one walks every child each
+        time (a 2,000-message history took seconds of it)."""
+        self._batch = []
+        try:
+            yield
+        finally:
+            widgets, self._batch = self._batch, None
+            if widgets:
+                self.mount_all(widgets)
 
     def _add(self, widget: Widget) -> Widget:
-        self.mount(widget)
+        if self._batch is not None:
+            self._batch.append(widget)
+        else:
+            self.mount(widget)
         return widget
 
     def add_user(self, text: str) -> UserMessage:
@@ -134,4 +131,5 @@ class Conversation(VerticalScroll):
     def clear_all(self) -> None:
         self.answer = None
         self.tools.clear()
+        self.settler.clear()
         self.remove_children()
