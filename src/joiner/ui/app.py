@@ -22,7 +22,7 @@ from textual.worker import Worker
 from joiner.core import Approval, ApprovalRequest
 from joiner.runtime import RunOptions, Session, SetupError
 from joiner.ui.commands import JoinerCommands, parse_slash
-from joiner.ui.gc_policy import freeze_survivors, thaw, tune_garbage_collector
+from joiner.ui.gc_policy import freeze_survivors, refreeze_when_idle, thaw, tune_garbage_collector
 from joiner.ui.markdown_render import warm_up
 from joiner.ui.screens.approval import ApprovalScreen
 from joiner.ui.screens.confirm import ConfirmScreen
@@ -35,6 +35,7 @@ from joiner.ui.widgets.workflow import WorkflowView
 
 SessionFactory = Callable[..., Session]
 DARK, LIGHT = "textual-dark", "textual-light"
+IDLE_S = 2.0  # after a turn or a clear: when a full garbage pass would disturb nobody
 class JoinerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Joiner"
@@ -191,6 +192,11 @@ class JoinerApp(App[None]):
             self.status.set_activity("")
             self.refresh_status()
             freeze_survivors()
+            self.set_timer(IDLE_S, self._when_idle)
+
+    def _when_idle(self) -> None:
+        if not self.busy:
+            refreeze_when_idle()
 
     def run_command_line(self, line: str) -> None:
         command, arg, name = parse_slash(line)
@@ -229,6 +235,7 @@ class JoinerApp(App[None]):
             self.allowed_tools.clear()
             thaw()  # the old conversation's widgets can be collected again
             self.conversation.clear_all()
+            self.set_timer(IDLE_S, self._when_idle)
             self.workflow.reset()
             self.tracker.show_totals(None)
         self.refresh_status()

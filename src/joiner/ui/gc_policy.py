@@ -7,7 +7,8 @@ is left out of the passes for good (after one last full pass, so no garbage is k
 them); so is what each turn leaves alive (its widgets, the answer's lines); and a full pass
 waits for 100 passes of the middle generation instead of 10. Cycles among young objects,
 nearly all the garbage there is, are still collected at once. Clearing the conversation
-thaws everything, so the widgets removed can be collected.
+thaws everything, so the widgets removed can be collected, by a full pass once the app is
+idle.
 """
 
 from __future__ import annotations
@@ -19,24 +20,20 @@ _state = {"tuned": False, "thawed": False}
 
 
 def tune_garbage_collector() -> None:
-    """Once per process, right after the app's first frame."""
-    if not _state["tuned"]:
-        _state["tuned"] = True
-        gc.collect()
-        gc.freeze()
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, FULL_GC_EVERY)
+    """At an app's start, right after its first frame (once per app: tests and benchmarks
+    run several apps in one process, each thawing what it froze when it exits)."""
+    _state["tuned"], _state["thawed"] = True, False
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_GC_EVERY)
 
 
 def freeze_survivors() -> None:
-    """A turn is over: freeze what it left alive (after a full pass if a clear thawed the
-    heap: the widgets it removed are garbage to collect, not to keep)."""
-    if _state["tuned"]:
-        if _state["thawed"]:
-            _state["thawed"] = False
-            gc.collect()
-        else:
-            gc.collect(1)
+    """A turn is over (or the answers are all drawn): freeze what is alive now. Not after a
+    thaw: the widgets removed may not be garbage yet, and would be kept for good."""
+    if _state["tuned"] and not _state["thawed"]:
+        gc.collect(1)
         gc.freeze()
 
 
@@ -45,3 +42,12 @@ def thaw() -> None:
     if _state["tuned"]:
         _state["thawed"] = True
         gc.unfreeze()
+
+
+def refreeze_when_idle() -> None:
+    """After a thaw, once the app is idle: one full pass (the pause nobody waits on), and
+    freezing goes on."""
+    if _state["tuned"] and _state["thawed"]:
+        _state["thawed"] = False
+        gc.collect()
+        gc.freeze()

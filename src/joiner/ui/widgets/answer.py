@@ -30,10 +30,11 @@ from joiner.ui.packed_lines import Line, unpack
 from joiner.ui.segments import Segmenter
 
 FLUSH_HZ = 30
-FAST_HZ = 10
+FAST_HZ = 8
 FAST_CHARS = 160  # new characters in one frame above which the view shows drafts (~1,200 tok/s)
 SYNC_CHARS = 1000  # a longer block (a long code block) becomes Markdown in slices only
 SLICE_S = 0.005  # the longest one turn of the loop spends turning blocks into Markdown
+SYNC_S = 0.003  # Markdown drawn at once for the view (past it: drafts, converted in slices)
 
 
 class View(NamedTuple):
@@ -226,7 +227,7 @@ class AssistantMessage(Widget):
         column, view = self._column, self._view()
         if view is None or not self._content_width():
             return  # ``render_line`` draws what the first frame shows
-        budget = time.perf_counter() + SLICE_S
+        budget = time.perf_counter() + SYNC_S  # the frame that follows needs its time too
         if view.following:  # the view keeps to the end: fill it from the bottom up
             parent = self.parent
             assert isinstance(parent, Widget)
