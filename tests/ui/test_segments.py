@@ -34,3 +34,12 @@ def test_a_huge_code_block_is_cut_with_its_fence_reopened() -> None:
     assert len(segmenter.closed) >= 2
     for piece in segmenter.closed:
         assert piece.startswith("```python\n") and piece.endswith("```\n")
+
+
+def test_no_cut_before_a_line_that_may_continue_the_block_above() -> None:
+    segmenter = Segmenter(soft=5, hard=10_000)
+    segmenter.feed("1. first item\n\n   more of the first\n\n2. second\n\n    indented code\n\n"
+                   "Next paragraph.\n")
+    assert segmenter.closed == ["1. first item\n\n   more of the first\n\n2. second\n\n"
+                                "    indented code\n\n"]
+    assert segmenter.current == "Next paragraph.\n"

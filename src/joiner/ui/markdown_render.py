@@ -92,17 +92,27 @@ def draft(console: Console, options: ConsoleOptions, source: str, base: Style) -
 
 
 def lines(console: Console, options: ConsoleOptions, renderable: RenderableType,
-          base: Style) -> Iterator[Line]:
+          base: Style, trim_top: bool = False) -> Iterator[Line]:
     """The lines of ``renderable`` at ``options.max_width``, one at a time, each under the
     widget's ``base`` style, as Textual's ``Static`` draws a Rich renderable. Packed
     (``packed_lines``), and no ``Strip`` (it holds seven caches): the widget makes one only
-    for a line it shows."""
+    for a line it shows. No empty lines last (Rich ends a rule with one), and with
+    ``trim_top`` none first (Rich starts a document that opens with a list with one): the
+    pieces of an answer are drawn apart, one blank line between them."""
     segments = console.render(renderable, options)
     if base:
         add = base.__add__
         segments = (Segment(text, add(style), None) for text, style, _ in segments)
+    blank = 0  # empty lines held back: yielded only if something follows them
     for line in Segment.split_and_crop_lines(segments, options.max_width,
                                              include_new_lines=False, pad=False):
+        if not any(text for text, _, _ in line):
+            blank += not trim_top
+            continue
+        trim_top = False
+        for _ in range(blank):
+            yield ()
+        blank = 0
         yield pack(line)
 
 

@@ -1,11 +1,12 @@
 """Cutting a streamed Markdown answer into segments, so a frame redraws only the last one.
 
 A segment closes at a blank line outside a code fence once it holds ``soft`` characters:
-the cut is made when the next line arrives and starts a new block at the margin (an
-indented line may continue a list item or be an indented code block, so no cut before
-it). A code block longer than ``hard`` characters is cut too, its fence closed at the end
-of one segment and reopened at the start of the next. Closed segments never change again,
-so a 20,000-token answer costs the same per frame as a short one.
+the cut is made when the next line arrives and starts a new block at the margin (not before
+an indented line, which may continue a list item or be an indented code block, nor before a
+list item, which may continue the list above: drawn apart, the pieces would not look as the
+whole answer does). A code block longer than ``hard`` characters is cut too, its fence
+closed at the end of one segment and reopened at the start of the next. Closed segments
+never change again, so a 20,000-token answer costs the same per frame as a short one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+LIST_ITEM = re.compile(r"^(?:[-*+]|\d{1,9}[.)])(?:\s|$)")  # may go on the list above it
 
 
 class Segmenter:
@@ -45,7 +47,7 @@ class Segmenter:
         blank = not line.strip()
         if self._cut and not blank:
             self._cut = False
-            if not line[0].isspace():
+            if not line[0].isspace() and not LIST_ITEM.match(line):
                 self._close()
         self._open.append(line)
         self._open_chars += len(line)

@@ -49,6 +49,8 @@ class Settler:
         self._laid_out_at = 0.0
 
     def add(self, answer: Settles) -> None:
+        if not self.waiting and not self._touched:
+            self._laid_out_at = time.perf_counter()  # a new batch: its first layout waits too
         if all(waiting is not answer for waiting in self.waiting[-8:]):
             self.waiting.append(answer)
         self.soon()

@@ -215,7 +215,7 @@ class AssistantMessage(Widget):
         else:
             as_markdown = not self._fast and short
         if as_markdown:
-            drawn = list(self._markdown_lines(block.source, width))
+            drawn = list(self._markdown_lines(block, width))
         else:
             options = self.app.console_options.update(highlight=False, width=width, height=None)
             drawn = draft(self.app.console, options, block.source, self.visual_style.rich_style)
@@ -296,7 +296,7 @@ class AssistantMessage(Widget):
             if time.perf_counter() > deadline:
                 break
             if block.drawing is None or block.drawing.key != key:
-                block.drawing = Drawing(key, self._markdown_lines(block.source, key[0]))
+                block.drawing = Drawing(key, self._markdown_lines(block, key[0]))
             if block.drawing.advance(deadline):
                 block.set_lines(key, block.drawing.done)
                 drawn = True
@@ -317,10 +317,13 @@ class AssistantMessage(Widget):
         if self._layout_due:
             self._changed()
 
-    def _markdown_lines(self, source: str, width: int) -> Iterator[Line]:
+    def _markdown_lines(self, block: Block, width: int) -> Iterator[Line]:
+        """The block's final lines; past the first block, as the whole answer drawn at once
+        would show them (one blank line between pieces: the separator's)."""
         options = self.app.console_options.update(highlight=False, width=width, height=None)
-        return lines(self.app.console, options, markdown(source, self._dark),
-                     self.visual_style.rich_style)
+        blocks = self._column.blocks
+        return lines(self.app.console, options, markdown(block.source, self._dark),
+                     self.visual_style.rich_style, trim_top=bool(blocks) and block is not blocks[0])
 
     # -- Textual's side -----------------------------------------------------------------------
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
