@@ -191,12 +191,14 @@ class JoinerApp(App[None]):
         finally:
             self.status.set_activity("")
             self.refresh_status()
-            freeze_survivors()
             self.set_timer(IDLE_S, self._when_idle)
 
     def _when_idle(self) -> None:
+        """A while after a turn (or a clear), with nothing running: what the turn left alive
+        joins the frozen heap (``gc_policy``), out of the way of the answer's last frames."""
         if not self.busy:
             refreeze_when_idle()
+            freeze_survivors()
 
     def run_command_line(self, line: str) -> None:
         command, arg, name = parse_slash(line)
