@@ -30,11 +30,11 @@ from joiner.ui.packed_lines import Line, unpack
 from joiner.ui.segments import Segmenter
 
 FLUSH_HZ = 30
-FAST_HZ = 8
+FAST_HZ = 6
 FAST_CHARS = 160  # new characters in one frame above which the view shows drafts (~1,200 tok/s)
 SYNC_CHARS = 1000  # a longer block (a long code block) becomes Markdown in slices only
-SLICE_S = 0.005  # the longest one turn of the loop spends turning blocks into Markdown
-SYNC_S = 0.003  # Markdown drawn at once for the view (past it: drafts, converted in slices)
+SLICE_S = 0.004  # the longest one turn of the loop spends turning blocks into Markdown
+SYNC_S = 0.003  # Markdown a batch draws at once for the view (past it: drafts, then slices)
 
 
 class View(NamedTuple):
@@ -130,7 +130,7 @@ class AssistantMessage(Widget):
                 self._segments = Segmenter()
                 self._column = Column()
         self._done = True
-        if self._ready and not self._scheduled:  # not now: this runs in the agent's turn
+        if self._ready:  # soon (a batch's timer may be 1/8 s away), not now: the agent's turn
             self._scheduled = True
             self.call_later(self.flush)
 
@@ -227,7 +227,9 @@ class AssistantMessage(Widget):
         column, view = self._column, self._view()
         if view is None or not self._content_width():
             return  # ``render_line`` draws what the first frame shows
-        budget = time.perf_counter() + SYNC_S  # the frame that follows needs its time too
+        # the frame that follows needs its time too; a whole answer's view is left to the
+        # slices of ``_settle`` (it then shows in one frame)
+        budget = time.perf_counter() + (0.0 if self._done else SYNC_S)
         if view.following:  # the view keeps to the end: fill it from the bottom up
             parent = self.parent
             assert isinstance(parent, Widget)
@@ -265,7 +267,8 @@ class AssistantMessage(Widget):
             self.set_timer(0.001, self._settle)
 
     def _settle(self) -> None:
-        """One slice of the finished blocks in view, bottom first; then the frame shows them.
+        """One slice of the finished blocks in view, bottom first; once all are drawn, the
+        frame shows them (the drafts stay until then).
         The rest of a whole answer is the conversation's ``Settler``'s (or, outside a
         conversation, this answer's own, once nothing is left in view)."""
         self._settling = False
@@ -277,10 +280,13 @@ class AssistantMessage(Widget):
                  if blocks[i].closed and blocks[i].key != key]
         deadline = time.perf_counter() + SLICE_S
         if self._advance(shown, deadline):
-            self._changed()
+            self._layout_due = True
         if any(block.key != key for block in shown):
-            self._settle_soon()
-        elif self._done and not self.settled:
+            self._settle_soon()  # the frame waits for the whole view: one frame, not one a slice
+            return
+        if self._layout_due:
+            self._changed()
+        if self._done and not self.settled:
             settler = getattr(self.parent, "settler", None)
             if settler is not None:
                 settler.add(self)
