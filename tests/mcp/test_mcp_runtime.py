@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import echo_table
+from joiner.core import Approval, ApprovalRequest
 from joiner.core.events import TOOL_RESULT, Event
 from joiner.mcp.edit import add_server
 from joiner.runtime import RunOptions, Session
@@ -101,3 +102,45 @@ async def test_secrets_are_not_stored_in_the_session(repo: Path, home: Path) -> 
     assert lines and all(secret not in line for line in lines)
     stored = json.dumps([e.data for e in session.store.events(session.session_id)], default=str)
     assert secret not in stored and secret not in session.provider.requests[0].system
+
+
+async def test_accept_edits_refuses_a_not_read_only_mcp_tool_headless(repo: Path,
+                                                                      home: Path) -> None:
+    """An MCP tool that is not read-only may do anything: accept-edits lets file edits through,
+    not it (a headless run has no one to ask, so it is refused with a way out)."""
+    script = configure(repo, {"echo": echo_table()}, [
+        call("mcp__echo__add", a=1, b=2), call("mcp__echo__echo", text="still here"),
+        {"text": "done"}])
+    session = Session(RunOptions(model=f"scripted/{script}", cwd=repo,
+                                 permission_mode="accept-edits"))
+    await session.run("add", [])
+    refused = session.provider.requests[1].messages[-1]
+    assert refused.is_error
+    assert refused.text == (
+        "Refused: the permission mode 'accept-edits' does not allow calls of the MCP tool "
+        "mcp__echo__add in a headless run (use --permission-mode auto).")
+    read_only = session.provider.requests[2].messages[-1]
+    assert (read_only.text, read_only.is_error) == ("still here", False)
+
+
+async def test_a_not_read_only_mcp_tool_goes_through_the_approver(repo: Path,
+                                                                  home: Path) -> None:
+    asked: list[tuple[str, str, str]] = []
+
+    async def ask(request: ApprovalRequest) -> Approval:
+        asked.append((mode, request.tool, request.kind))
+        return Approval(mode == "default", "" if mode == "default" else "no thanks")
+
+    answers = {}
+    script = configure(repo, {"echo": echo_table()},
+                       [call("mcp__echo__add", a=2, b=40), {"text": "done"}])
+    for mode in ("default", "accept-edits", "auto"):
+        session = Session(RunOptions(model=f"scripted/{script}", cwd=repo,
+                                     permission_mode=mode), ask=ask)
+        await session.run("add", [])
+        answer = session.provider.requests[1].messages[-1]
+        answers[mode] = (answer.text, answer.is_error)
+    assert asked == [("default", "mcp__echo__add", "execute"),
+                     ("accept-edits", "mcp__echo__add", "execute")]  # auto does not ask
+    assert answers == {"default": ("42", False), "accept-edits": ("Refused: no thanks.", True),
+                       "auto": ("42", False)}

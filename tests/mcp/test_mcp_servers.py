@@ -48,7 +48,7 @@ async def test_discovery_naming_kinds_and_calls(repo: Path, home: Path,
                                "crash", "nap")}
         echo, add = tools["mcp__echo__echo"], tools["mcp__echo__add"]
         assert echo.kind == "read" and echo.read_only  # annotated readOnlyHint
-        assert add.kind == "edit" and not add.read_only  # not annotated: needs write permission
+        assert add.kind == "execute" and not add.read_only  # not annotated: may do anything
         assert echo.source == "mcp:echo"
         assert echo.spec.description == "Return the text unchanged."
         assert echo.spec.parameters["properties"]["text"]["type"] == "string"
@@ -209,7 +209,7 @@ async def test_streamable_http_with_headers(http_server: str, repo: Path, home: 
         assert (await tools["mcp__web__echo"].run({"text": "over http"})).text == "over http"
         header = await tools["mcp__web__http_header"].run({"name": "x-team-token"})
         assert header.text == "team-secret-1"
-        assert tools["mcp__web__add"].kind == "edit" and tools["mcp__web__echo"].kind == "read"
+        assert tools["mcp__web__add"].kind == "execute" and tools["mcp__web__echo"].kind == "read"
     assert warnings == []
 
 

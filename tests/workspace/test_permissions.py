@@ -121,7 +121,7 @@ def test_tools_for_mode_offers_only_read_tools_in_plan(tmp_path: Path) -> None:
 
 async def test_refusals_name_an_mcp_tool() -> None:
     approval = await PermissionGate("default").approve(
-        ApprovalRequest("c", "mcp__github__create_issue", "edit", {}))
+        ApprovalRequest("c", "mcp__github__create_issue", "execute", {}))
     assert approval.reason == ("the permission mode 'default' does not allow calls of the MCP "
                                "tool mcp__github__create_issue in a headless run (use "
-                               "--permission-mode accept-edits or auto)")
+                               "--permission-mode auto)")

@@ -1,9 +1,12 @@
 """An MCP server's tool as a Joiner ``Tool``: ``mcp__SERVER__TOOL``.
 
 Its kind is ``read`` only when the server annotates it ``readOnlyHint``; every other MCP tool is
-``edit``, so it needs the permission a file write needs. Names are made safe for every provider
-(letters, digits, ``_`` and ``-``, at most 64 characters); the server's own name is used for
-the call.
+``execute``: it can do anything its server can (send mail, drop a table, run a command), so it
+needs the permission a shell command needs — approval in ``default`` and ``accept-edits``,
+not offered in ``plan``, allowed in ``auto`` (see ``joiner.workspace.permissions``).
+
+Names are made safe for every provider (letters, digits, ``_`` and ``-``, at most 64
+characters); the server's own name is used for the call.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ class McpTool:
         self.remote_name: str = remote.name
         annotations = remote.annotations
         self.read_only = bool(annotations is not None and annotations.read_only_hint)
-        self.kind: ToolKind = "read" if self.read_only else "edit"
+        self.kind: ToolKind = "read" if self.read_only else "execute"
         description = (remote.description or "").strip() or (
             f"{remote.name} (a tool of the MCP server '{self.server}')")
         if len(description) > MAX_DESCRIPTION:

@@ -1,11 +1,15 @@
 """Permission modes: which tool calls run without asking, which ask the face, which are refused.
 
-| mode           | read | edit (write_file, edit_file) | execute (run_shell, ...) |
+| mode           | read | edit (write_file, edit_file) | execute (run_shell, MCP) |
 |----------------|------|------------------------------|--------------------------|
 | `default`      | yes  | ask                          | ask                      |
 | `accept-edits` | yes  | yes                          | ask                      |
 | `plan`         | yes  | refused (not even offered)   | refused (not even offered)|
 | `auto`         | yes  | yes                          | yes                      |
+
+The kind is the tool's own: ``edit`` is for tools that only change files in the workspace (what
+``accept-edits`` lets through); a tool that can do anything else — a shell command, an MCP tool
+not annotated read-only — is ``execute``.
 
 "ask" means: the face's ``ask`` callback decides (the TUI shows a modal with the diff); with no
 callback (a headless run) the call is refused, and the refusal tells the model and the user which
