@@ -37,6 +37,53 @@ def _usage(d: dict[str, Any]) -> str:
     return text
 
 
+def _tokens(value: Any) -> str:
+    return f"~{value:,}" if isinstance(value, int) else "~?"
+
+
+def _compaction(d: dict[str, Any]) -> str:
+    """``12 messages summarised (auto, by the model), ~48,210 → ~9,004 tokens``."""
+    by = {"model": "by the model", "plain": "as a plain list"}.get(
+        str(d.get("summarized_by")), str(d.get("summarized_by") or "?"))
+    how = ", ".join(str(part) for part in (d.get("reason"), by) if part)
+    replaced = d.get("replaced")
+    line = (f"{replaced if isinstance(replaced, int) else '?'} messages summarised ({how}), "
+            f"{_tokens(d.get('tokens_before'))} → {_tokens(d.get('tokens_after'))} tokens")
+    files = d.get("files_changed") or []
+    return line + (f", {len(files)} changed file{'s' * (len(files) != 1)} kept" if files else "")
+
+
+def _change_set(d: dict[str, Any]) -> str:
+    """An undo/redo: ``begin 3f2a1c: 2 files (calc.py, notes.md)`` / ``done …``."""
+    files = [f.get("path", "?") if isinstance(f, dict) else str(f) for f in d.get("files") or []]
+    line = f"{d.get('phase', '?')} {str(d.get('change_set', '?'))[:12]}: {len(files)} " \
+           f"file{'s' * (len(files) != 1)}"
+    if files:
+        line += f" ({short(', '.join(files), 60)})"
+    flags = [word for word, on in (("forced", d.get("force")), ("resumed", d.get("resumed")))
+             if on]
+    if d.get("phase") == "begin" and d.get("prompt"):
+        line += f" of {short(d['prompt'], 40)!r}"
+    stat = d.get("stat") if isinstance(d.get("stat"), dict) else {}
+    if d.get("phase") == "done" and stat:
+        line += f", +{stat.get('added', 0)} -{stat.get('removed', 0)}"
+    return line + (f" [{', '.join(flags)}]" if flags else "")
+
+
+def _fields(d: dict[str, Any]) -> str:
+    """An event of a kind this module does not know: ``key=value`` pairs, nested values
+    counted, never raw JSON."""
+    parts = []
+    for key, value in d.items():
+        if isinstance(value, dict):
+            parts.append(f"{key}={{{len(value)} keys}}")
+        elif isinstance(value, list):
+            parts.append(f"{key}=[{len(value)} items]")
+        else:
+            parts.append(f"{key}={short(value, 40)}")
+    return short(" ".join(parts), 80)
+
+
 def summarize(event: Event) -> str:
     d = event.data
     kind = event.type
@@ -76,4 +123,10 @@ def summarize(event: Event) -> str:
         return f"{d.get('stop_reason')}: {short(d.get('result', ''), 80)}"
     if kind == "session_start":
         return f"{d.get('model')} in {d.get('workspace')}"
-    return short(json.dumps(d, ensure_ascii=False, default=str), 80)
+    if kind == "compaction":
+        return _compaction(d)
+    if kind == "loop_note":
+        return f"note on {d.get('tool_call_id')}: {short(d.get('note', ''), 70)}"
+    if kind in ("undo", "redo"):
+        return _change_set(d)
+    return _fields(d)
