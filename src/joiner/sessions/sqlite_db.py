@@ -3,9 +3,14 @@
 - A file that is not SQLite, or SQLite without Joiner's ``application_id``, or
   from a newer schema, is refused before anything is written to it.
 - WAL mode, ``synchronous=NORMAL`` (a ``kill -9`` never loses a committed
-  transaction; only a power cut may drop the last ones), a busy timeout, and
-  write transactions started with ``BEGIN IMMEDIATE`` and retried on
-  ``SQLITE_BUSY``, so "database is locked" never reaches the user.
+  transaction; only a power cut may drop the last ones), and write transactions
+  started with ``BEGIN IMMEDIATE`` and retried on ``SQLITE_BUSY`` for up to
+  ``RETRY_FOR_S``, so "database is locked" never reaches the user.
+- Every wait of a write (and of opening the store) is polled here, in Python, with
+  SQLite's own busy timeout at 0: Ctrl+C (SIGINT) or SIGTERM ends it between two tries
+  (``lock_wait.LockWaitInterrupted``), even in an asyncio run whose signal handler
+  cannot run while a write blocks its loop. Only a read's statements keep SQLite's busy
+  timeout (``BUSY_TIMEOUT_S``): in WAL mode readers do not wait for writers.
 - A data dir in trouble (full disk, read-only, cannot create the file, locked
   for too long) is a ``StoreError`` saying so in one line, never a raw
   ``sqlite3`` error; a failed write transaction is rolled back whole.
@@ -19,17 +24,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
 from joiner.sessions.errors import StoreError, StoreRefused
+from joiner.sessions.lock_wait import SignalWatch
 from joiner.sessions.migrations import all_migrations
 
 APPLICATION_ID = 0x4A4E5252  # "JNRR": marks a Joiner session store
 SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_S = 10.0  # SQLite's own wait for a lock, per attempt
-RETRY_FOR_S = 120.0  # our retries of BEGIN IMMEDIATE on top of it
+BUSY_TIMEOUT_S = 10.0  # SQLite's own wait for a lock, per statement of a read
+RETRY_FOR_S = 120.0  # the longest wait for the lock, polled in Python
 WRITE_POLL_MAX_S = 0.004  # the longest pause between two tries for the write lock
 DISK_FULL_BELOW = 1 << 20  # bytes free under which an I/O error is reported as a full disk
 
@@ -94,7 +100,8 @@ class Database:
         _refuse_foreign_file(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
+            # no busy timeout while opening: its waits are polled (``_retry``)
+            self.conn = sqlite3.connect(str(path), timeout=0, isolation_level=None,
                                         check_same_thread=False)
         except OSError as err:
             raise StoreError(f"cannot open the session store {path}: {err.strerror}; set "
@@ -109,6 +116,7 @@ class Database:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self._set_busy_timeout(busy_timeout)
         except sqlite3.DatabaseError as err:
             self.conn.close()
             if (trouble := environment_error(err, path)) is not None:
@@ -154,46 +162,56 @@ class Database:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     # -- transactions --------------------------------------------------------------------------
+    def _set_busy_timeout(self, seconds: float) -> None:
+        self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
     def _retry(self, action: Callable[[], T], first_delay: float = 0.005,
                max_delay: float = 0.25) -> T:
+        """``action()`` until it does not meet a busy lock, for up to ``RETRY_FOR_S``; a
+        SIGINT or SIGTERM during the wait ends it (``LockWaitInterrupted``)."""
         deadline = time.monotonic() + RETRY_FOR_S
         delay = first_delay
-        while True:
-            try:
-                return action()
-            except sqlite3.OperationalError as err:
-                if not _is_busy(err) or time.monotonic() > deadline:
-                    raise
-            time.sleep(random.uniform(0.1, 1.0) * delay)
-            delay = min(delay * 2, max_delay)
-
-    def _begin_immediate(self) -> None:
-        """Take the write lock, polling briefly ourselves rather than through SQLite's
-        busy handler, whose growing sleeps (up to 100 ms) starve unlucky writers."""
-        self.conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"),
-                        first_delay=0.0005, max_delay=WRITE_POLL_MAX_S)
-        finally:
-            self.conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        with ExitStack() as waiting:
+            watch: SignalWatch | None = None
+            while True:
+                try:
+                    return action()
+                except sqlite3.OperationalError as err:
+                    if not _is_busy(err) or time.monotonic() > deadline:
+                        raise
+                what = f"waiting for the session store {self.path}, locked by another process"
+                if watch is None:  # the first busy try: from now on, a signal ends the wait
+                    watch = waiting.enter_context(SignalWatch())
+                    watch.check(what)  # an interrupt just before: do not start waiting
+                time.sleep(random.uniform(0.1, 1.0) * delay)
+                watch.check(what)
+                delay = min(delay * 2, max_delay)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A short write transaction (``BEGIN IMMEDIATE``): all or nothing."""
+        """A short write transaction (``BEGIN IMMEDIATE``): all or nothing.
+
+        SQLite's busy timeout is 0 for the whole transaction: we take the write lock by
+        polling ourselves (briefly: SQLite's busy handler sleeps up to 100 ms at a time and
+        starves unlucky writers), and a signal can end the wait between two tries."""
         with self.lock:
+            self._set_busy_timeout(0)
             try:
-                self._begin_immediate()
+                self._retry(lambda: self.conn.execute("BEGIN IMMEDIATE"),
+                            first_delay=0.0005, max_delay=WRITE_POLL_MAX_S)
                 try:
                     yield self.conn
+                    self._retry(lambda: self.conn.execute("COMMIT"))
                 except BaseException:
                     self._rollback()
                     raise
-                self._retry(lambda: self.conn.execute("COMMIT"))
             except sqlite3.OperationalError as err:
-                self._rollback()  # SQLite rolls back by itself after most failures
                 if (trouble := environment_error(err, self.path)) is None:
                     raise
                 raise trouble from None
+            finally:
+                with suppress(sqlite3.Error):
+                    self._set_busy_timeout(self.busy_timeout)
 
     def _rollback(self) -> None:
         if self.conn.in_transaction:
