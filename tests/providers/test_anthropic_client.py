@@ -12,7 +12,7 @@ from joiner.providers import ProviderConfigError, anthropic, create_provider
 
 
 async def test_text_answer_streams_and_usage_is_exact_with_cache_tokens(loopback):
-    server = loopback([{"text": "Sure: mul is added.", "usage": {
+    server = loopback([{"text": "Sure: mul is added.", "gap_s": 0.01, "usage": {
         "input_tokens": 21, "output_tokens": 380, "cache_read_tokens": 15000,
         "cache_write_tokens": 1200}}])
     deltas, response = await run(client("anthropic", server))
@@ -47,7 +47,7 @@ async def test_request_is_a_messages_request(loopback):
 
 async def test_several_tool_calls_from_input_json_deltas(loopback):
     args = [{"path": "a.py"}, {"pattern": "def mul", "glob": "*.py"}]
-    server = loopback([{"chunk_chars": 2, "tool_calls": [
+    server = loopback([{"chunk_chars": 2, "gap_s": 0.002, "tool_calls": [
         {"name": "read_file", "arguments": args[0]}, {"name": "grep", "arguments": args[1]}]}])
     deltas, response = await run(client("anthropic", server))
 

@@ -13,7 +13,7 @@ from joiner.providers import ProviderConfigError, create_provider, openai
 
 
 async def test_text_answer_streams_and_usage_is_exact(loopback):
-    server = loopback([{"text": "The answer is 42, as computed.",
+    server = loopback([{"text": "The answer is 42, as computed.", "gap_s": 0.01,
                         "usage": {"input_tokens": 1200, "output_tokens": 9}}])
     deltas, response = await run(client("openai", server))
 
@@ -53,7 +53,7 @@ async def test_key_is_sent_as_bearer(loopback):
 
 async def test_several_tool_calls_with_arguments_split_across_many_deltas(loopback):
     args = [{"path": "src/calc.py"}, {"path": "tests/test_calc.py", "limit": 20}]
-    server = loopback([{"text": "Reading both.", "chunk_chars": 1, "tool_calls": [
+    server = loopback([{"text": "Reading both.", "chunk_chars": 1, "gap_s": 0.002, "tool_calls": [
         {"name": "read_file", "arguments": args[0]},
         {"name": "read_file", "arguments": json.dumps(args[1])}]}])
     deltas, response = await run(client("openai", server))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -38,9 +37,8 @@ from joiner.providers._http import (
     tls_verify,
     transport_error,
 )
-from joiner.providers._sse import SSEParser
+from joiner.providers._reader import read_events
 
-YIELD_AFTER_S = 0.002  # the longest run of events handled without giving the loop a turn
 USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
@@ -196,21 +194,10 @@ class SSEClient:
                         base_url=self.config.base_url, api_key=self.config.api_key,
                         key_env=self.key_env)
                 if "text/event-stream" in response.headers.get("content-type", ""):
-                    parser = SSEParser()
-                    clock = time.monotonic
-                    resumed = clock()
-                    async for chunk in response.aiter_bytes():
-                        for event, data in parser.feed(chunk):
-                            for item in self._apply(draft, event, data):
-                                yield item
-                            # a read can bring hundreds of buffered events, and handing them
-                            # on never awaits: let the loop run (a UI frame) every few ms
-                            if clock() - resumed > YIELD_AFTER_S:
-                                await asyncio.sleep(0)
-                                resumed = clock()
-                    for event, data in parser.close():
-                        for item in self._apply(draft, event, data):
-                            yield item
+                    async for item in read_events(
+                            response.aiter_bytes(), lambda event, data: self._apply(
+                                draft, event, data)):
+                        yield item
                 else:
                     self._apply_body(draft, await response.aread())
         except ProviderError as err:

@@ -15,7 +15,8 @@ the dict the ``ScriptedProvider`` takes, ``{"text", "tool_calls": [{"name",
   after the first text chunk, then the end of the stream;
 - ``"no_usage": true``: report no token usage; ``"no_stream": true``: answer with one JSON
   body even when a stream was asked for (as some compatible servers do);
-- ``"chunk_chars": N``: characters per delta (default 4).
+- ``"chunk_chars": N``: characters per delta (default 4); ``"gap_s": X``: a pause of X
+  seconds after each event (as a model generating at 1/X events a second).
 
 Every request is recorded (path, headers without credentials, JSON body) in
 ``server.requests``. From a shell, ``python -m joiner.testing.loopback --script
@@ -131,6 +132,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if a.stall_s and kind == "start":
                     self.server.owner._stopping.wait(a.stall_s)
+                elif a.gap_s:
+                    self.server.owner._stopping.wait(a.gap_s)
             write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True

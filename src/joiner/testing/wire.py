@@ -32,6 +32,7 @@ class Answer:
     malformed: bool = False
     stall_s: float = 0.0
     stream_error: dict[str, Any] | None = None
+    gap_s: float = 0.0
 
     @classmethod
     def from_step(cls, step: dict[str, Any], number: int, chunk: int) -> Answer:
@@ -45,7 +46,7 @@ class Answer:
         return cls(number, step.get("text", ""), calls, usage,
                    max(int(step.get("chunk_chars", chunk)), 1), step.get("cut_after_chars"),
                    bool(step.get("malformed")), float(step.get("stall_s", 0.0)),
-                   step.get("stream_error"))
+                   step.get("stream_error"), float(step.get("gap_s", 0.0)))
 
     def pieces(self, text: str) -> list[str]:
         """``text`` in deltas of ``chunk`` characters; the cut point is always a boundary."""
