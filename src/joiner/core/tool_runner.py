@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Mapping, Sequence
-
-from pydantic import ValidationError
 
 from joiner.core import Approval, ApprovalRequest, Approver, EventSink, Tool, ToolError, ToolOutput
 from joiner.core.events import APPROVAL, TOOL_CALL, TOOL_RESULT, Event
@@ -70,13 +69,13 @@ class ToolRunner:
                     return ToolOutput(f"Refused: {approval.reason or 'the user did not allow it'}.",
                                       True, {"refused": True})
             return await asyncio.wait_for(tool.run(arguments), self.timeout)
-        except ValidationError as err:
-            return ToolOutput(f"Error: invalid arguments for {call.name}: {_brief(err)}", True)
         except ToolError as err:
             return ToolOutput(f"Error: {err}", True)
         except TimeoutError:
             return ToolOutput(f"Error: {call.name} did not finish within {self.timeout:g}s.", True)
         except Exception as err:  # a tool's bug must not end the run
+            if (brief := _invalid_arguments(err)) is not None:
+                return ToolOutput(f"Error: invalid arguments for {call.name}: {brief}", True)
             return ToolOutput(f"Error: {call.name} failed: {type(err).__name__}: {err}", True)
 
     async def _approve(self, call: ToolCall, tool: Tool, arguments: dict) -> Approval:
@@ -93,7 +92,13 @@ class ToolRunner:
         return approval
 
 
-def _brief(err: ValidationError) -> str:
+def _invalid_arguments(err: Exception) -> str | None:
+    """A pydantic ``ValidationError`` (the arguments did not fit the tool's model), told in
+    brief. Pydantic is looked up only if it is loaded: a tool that raised one has loaded it,
+    and a run that never calls a tool does not pay its import."""
+    pydantic = sys.modules.get("pydantic")
+    if pydantic is None or not isinstance(err, pydantic.ValidationError):
+        return None
     parts = []
     for e in err.errors():
         where = ".".join(str(p) for p in e["loc"]) or "arguments"

@@ -1,7 +1,12 @@
 """The tools the model gets: ``read_file``, ``write_file``, ``edit_file``, ``list_files``,
-``grep``, ``run_shell``. See ``base`` for how a tool is defined, ``limits`` for the output caps."""
+``grep``, ``run_shell``. See ``base`` for how a tool is defined, ``limits`` for the output caps.
 
-from joiner.tools.base import FunctionTool, ModelTool, ToolArgs, define_tool, json_schema
+``ToolArgs`` and ``json_schema`` (Pydantic) are loaded on first use, not with the package.
+"""
+
+from typing import Any
+
+from joiner.tools.base import FunctionTool, ModelTool, define_tool
 from joiner.tools.diffs import make_diff
 from joiner.tools.limits import Limits
 from joiner.tools.registry import BUILTIN_TOOLS, all_tool_infos, builtin_tools, tool_info
@@ -19,3 +24,11 @@ __all__ = [
     "make_diff",
     "tool_info",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("ToolArgs", "json_schema"):
+        from joiner.tools import schema
+
+        return getattr(schema, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

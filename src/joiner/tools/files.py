@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any
 
 from joiner.core import ToolError, ToolOutput
-from joiner.tools.base import ToolArgs, WorkspaceTool
+from joiner.tools.base import WorkspaceTool
 from joiner.tools.diffs import TextLines, diff_changes, make_diff
 from joiner.tools.edits import Replacement, find_all, line_numbers, replace_at
 from joiner.tools.fileio import (
@@ -31,20 +29,15 @@ from joiner.tools.fileio import (
 from joiner.workspace.changes import FileChange, file_change_meta
 from joiner.workspace.snapshot import FileVersion, missing_dirs
 
-PATH_HELP = "Path of the file, relative to the workspace root (or absolute inside it)."
+if TYPE_CHECKING:
+    from joiner.tools.args import EditArgs, ReadArgs, WriteArgs
 
-
-class ReadArgs(ToolArgs):
-    path: str = Field(description=PATH_HELP)
-    offset: int | None = Field(None, ge=0, description="Line number to start at (1 = the first "
-                               "line, the default). Use it to read on after a cut.")
-    limit: int | None = Field(None, ge=1, description="How many lines to return at most.")
 
 
 class ReadFile(WorkspaceTool):
     name = "read_file"
     kind = "read"
-    Args = ReadArgs
+    args_name = "ReadArgs"
     description = ("Read a text file. Lines come numbered like `cat -n` (number, tab, text); the "
                    "numbers are not part of the file. At most {read_max_lines} lines per call "
                    "by default: a note says how to read on with `offset`.")
@@ -109,21 +102,16 @@ def _count_lines_left(handle: Any, current: bytes) -> int:
     return 1 + newlines + unterminated
 
 
-class WriteArgs(ToolArgs):
-    path: str = Field(description=PATH_HELP + " Missing parent directories are created.")
-    content: str = Field(description="The whole new content of the file.")
-
-
 class WriteFile(WorkspaceTool):
     name = "write_file"
     kind = "edit"
     records_changes = True  # its tool_result carries the file's before/after (undo)
-    Args = WriteArgs
+    args_name = "WriteArgs"
     description = ("Create a file or replace its whole content. To change part of an existing "
                    "file, prefer edit_file.")
 
     async def preview(self, arguments: dict[str, Any]) -> str | None:
-        args = WriteArgs.model_validate(arguments)
+        args = self.parse(arguments)
         path = self.workspace.resolve(args.path)
         rel = self.workspace.relative(path)
         before = await asyncio.to_thread(read_existing, path, rel)
@@ -152,25 +140,16 @@ class WriteFile(WorkspaceTool):
             "files_modified": [rel], "diff": diff, **file_change_meta(change, diff)})
 
 
-class EditArgs(ToolArgs):
-    path: str = Field(description=PATH_HELP)
-    old_string: str = Field(description="The exact text to replace, whitespace and indentation "
-                            "included (without read_file's line numbers). It must occur exactly "
-                            "once unless replace_all is true: include enough lines around it.")
-    new_string: str = Field(description="The text to put in its place.")
-    replace_all: bool = Field(False, description="Replace every occurrence of old_string.")
-
-
 class EditFile(WorkspaceTool):
     name = "edit_file"
     kind = "edit"
     records_changes = True  # its tool_result carries the file's before/after (undo)
-    Args = EditArgs
+    args_name = "EditArgs"
     description = ("Replace text in a file: old_string must match the file's text exactly, once "
                    "(or set replace_all). Read the file first.")
 
     async def preview(self, arguments: dict[str, Any]) -> str | None:
-        args = EditArgs.model_validate(arguments)
+        args = self.parse(arguments)
         path = self.workspace.resolve(args.path)
         rel = self.workspace.relative(path)
         return await asyncio.to_thread(self._preview, path, rel, args)

@@ -10,30 +10,24 @@ by path, so the same call gives the same answer.
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from joiner.core import ToolError, ToolOutput
-from joiner.tools.base import ToolArgs, WorkspaceTool
+from joiner.tools.base import WorkspaceTool
 from joiner.tools.ripgrep import RgResult, check_failure, run_rg, workspace_args
+
+if TYPE_CHECKING:
+    from joiner.tools.args import GrepArgs, ListArgs
 
 # Lines of rg output read at most before stopping it; beyond: "more than N".
 COUNT_CEILING = 200_000
 
-GLOB_HELP = ("gitignore-style glob, relative to `path`: `*.py` matches at any depth, "
-             "`src/**/*.ts` under src, `!*.min.js` excludes.")
-
-
-class ListArgs(ToolArgs):
-    pattern: str | None = Field(None, description="Only files matching this " + GLOB_HELP)
-    path: str | None = Field(None, description="Directory to list, relative to the workspace "
-                             "root (default: the root).")
 
 
 class ListFiles(WorkspaceTool):
     name = "list_files"
     kind = "read"
-    Args = ListArgs
+    args_name = "ListArgs"
     description = ("List the files under a directory (recursively), optionally matching a glob. "
                    "Ignored (.gitignore, .ignore) and hidden files are left out. Paths are "
                    "relative to the workspace root, sorted; at most {list_max_entries} per call.")
@@ -78,19 +72,10 @@ class ListFiles(WorkspaceTool):
         return resolved, "" if rel == "." else rel + "/"
 
 
-class GrepArgs(ToolArgs):
-    pattern: str = Field(description="Regular expression (Rust regex syntax, like PCRE without "
-                         "look-around); `(?i)` for case-insensitive. Escape special characters "
-                         "to match them literally.")
-    path: str | None = Field(None, description="File or directory to search, relative to the "
-                             "workspace root (default: the root).")
-    glob: str | None = Field(None, description="Only search files matching this " + GLOB_HELP)
-
-
 class Grep(WorkspaceTool):
     name = "grep"
     kind = "read"
-    Args = GrepArgs
+    args_name = "GrepArgs"
     description = ("Search file contents with a regular expression (ripgrep). Answers "
                    "`path:line:text` lines, sorted by path; ignored (.gitignore, .ignore), "
                    "hidden and binary files are skipped. At most {grep_max_matches} lines per "

@@ -17,12 +17,13 @@ import contextlib
 import os
 import shutil
 import signal
-from typing import Any
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any
 
 from joiner.core import ToolError, ToolOutput
-from joiner.tools.base import ToolArgs, WorkspaceTool
+from joiner.tools.base import WorkspaceTool
+
+if TYPE_CHECKING:
+    from joiner.tools.args import ShellArgs
 
 KILL_GRACE = 2.0  # seconds between SIGTERM and SIGKILL
 DRAIN_AFTER_EXIT = 0.5  # seconds to wait for the pipes once the command has exited
@@ -59,16 +60,10 @@ class HeadTail:
                 f"to a file and grep or read parts of it to see more] …\n{tail_text}")
 
 
-class ShellArgs(ToolArgs):
-    command: str = Field(description="The shell command (bash), run in the workspace root.")
-    timeout: float | None = Field(None, gt=0, description="Seconds before the command is "
-                                  "killed (default {default:g}, at most {most:g}).")
-
-
 class RunShell(WorkspaceTool):
     name = "run_shell"
     kind = "execute"
-    Args = ShellArgs
+    args_name = "ShellArgs"
     description = ("Run a shell command in the workspace root and get its exit code, stdout and "
                    "stderr. No input can be given (stdin is closed); long output is cut in the "
                    "middle. Killed after the timeout (default {default:g}s).")
