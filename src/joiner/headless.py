@@ -24,6 +24,7 @@ from joiner.core.events import (
 )
 from joiner.core.loop import RunResult
 from joiner.runtime import Session
+from joiner.startup import release_collector
 
 EXIT_CODES = {"end_turn": 0, "interrupted": 130}
 NO_USAGE = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
@@ -174,6 +175,7 @@ async def _run_interruptible(session: Session, prompt: str, sinks: list[Any]) ->
     """Run the prompt; Ctrl+C (SIGINT) or SIGTERM cancels it cleanly (the agent records it:
     the model request and running tools stop, their process groups killed)."""
     async def run() -> RunResult:
+        release_collector()  # set-up is done (see joiner.startup)
         async with session:
             return await session.run(prompt, sinks)
 

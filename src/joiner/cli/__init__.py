@@ -28,6 +28,12 @@ def main() -> None:
     if sys.argv[1:] in (["--version"], ["-V"]):
         print(f"joiner {__version__}")
         return
-    from joiner.cli.root import run_cli
+    from joiner.startup import hold_collector, release_collector
 
-    run_cli()
+    hold_collector()  # until the command's set-up is done (see joiner.startup)
+    try:
+        from joiner.cli.root import run_cli
+
+        run_cli()
+    finally:
+        release_collector()

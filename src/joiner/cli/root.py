@@ -56,6 +56,9 @@ def cli(ctx: click.Context, **options: object) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = options["debug"]
     if ctx.invoked_subcommand is not None:
+        from joiner.startup import release_collector
+
+        release_collector()  # a subcommand may run long (batch) or read much (usage)
         return
     from joiner.cli.run import run_command
 

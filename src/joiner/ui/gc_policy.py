@@ -25,6 +25,7 @@ def tune_garbage_collector() -> None:
     _state["tuned"], _state["thawed"] = True, False
     gc.collect()
     gc.freeze()
+    gc.enable()  # the command line held it through start-up (joiner.startup)
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, FULL_GC_EVERY)
 
