@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import report, time_command
+from _timing import compile_joiner, report, time_command
 from joiner.testing.loopback import LoopbackServer
 
 STEPS = [
@@ -44,6 +44,7 @@ def one_run(joiner: str, model: str, env: dict[str, str], root: Path) -> float:
 
 
 def main(runs: int = 9) -> None:
+    compile_joiner()
     joiner = shutil.which("joiner", path=str(Path(sys.executable).parent)) or "joiner"
     root = Path(tempfile.mkdtemp(prefix="joiner-bench-"))
     try:

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import report, time_command
+from _timing import compile_joiner, report, time_command
+
+compile_joiner()
 
 joiner = shutil.which("joiner", path=str(Path(sys.executable).parent)) or "joiner"
 base = time_command([sys.executable, "-c", "pass"], runs=21)

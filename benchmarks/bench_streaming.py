@@ -29,6 +29,8 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import compile_joiner
 from joiner.core.messages import Message, ModelRequest, ModelResponse
 from joiner.providers import anthropic, openai
 
@@ -101,6 +103,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    compile_joiner()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         server, base = start_server(tmp, args.tokens)

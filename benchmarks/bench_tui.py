@@ -44,7 +44,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import report
+from _timing import compile_joiner, report
 from _tui_long_session import long_session
 
 BIN = Path(sys.executable).parent
@@ -330,6 +330,7 @@ def streaming(runs: int, env: dict[str, str], ws: Path) -> None:
 
 
 def main() -> None:
+    compile_joiner()
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=["paint", "stream"])
