@@ -24,6 +24,7 @@ from joiner.core.events import (
 )
 from joiner.core.loop import RunResult
 from joiner.runtime import Session
+from joiner.sessions.lock_wait import note_interrupt
 from joiner.startup import release_collector
 
 EXIT_CODES = {"end_turn": 0, "interrupted": 130}
@@ -181,8 +182,13 @@ async def _run_interruptible(session: Session, prompt: str, sinks: list[Any]) ->
 
     task = asyncio.ensure_future(run())
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        note_interrupt()  # the clean-up writes after this must not wait long for the lock
+        task.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, stop)
     try:
         return await task
     except asyncio.CancelledError:  # before the agent started (e.g. MCP servers starting)

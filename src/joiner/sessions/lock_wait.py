@@ -10,9 +10,10 @@ in asyncio with ``loop.add_signal_handler``, whose handler only runs once the ev
 control back, and a store write blocks the loop. The handler that was there is still called
 (asyncio's, a batch's flag), so its owner learns of the signal as before.
 
-Once a signal has ended a wait, the waits of the next ``RECENT_S`` seconds give up at their
-first busy try: the process is on its way out, and its clean-up writes (the session's status)
-must not start another long wait. A face that handles SIGINT itself may call
+Once a signal has come, the waits of the next ``RECENT_S`` seconds give up after
+``GRACE_S``: the process is on its way out, and its clean-up writes (the partial answer, the
+session's status) must not start another long wait, but a lock held for a moment by another
+session's write must not cost them either. A face that handles SIGINT itself may call
 ``note_interrupt()`` so that a write which comes after the signal does not wait either.
 
 Signal handlers can only be set in the main thread; elsewhere the watch sees nothing and the
@@ -28,7 +29,8 @@ from types import FrameType
 from typing import Any
 
 WATCHED = (signal.SIGINT, signal.SIGTERM)
-RECENT_S = 5.0  # after an interrupt, how long waits for the lock give up at once
+RECENT_S = 5.0  # after an interrupt, how long waits for the lock are cut short
+GRACE_S = 1.0  # how long such a wait still lasts
 
 _last_interrupt: float | None = None  # time.monotonic() of the last one noted
 
@@ -55,8 +57,10 @@ class SignalWatch:
     def __init__(self) -> None:
         self.hit: int | None = None
         self._previous: dict[int, Any] = {}
+        self._started = time.monotonic()
 
     def __enter__(self) -> SignalWatch:
+        self._started = time.monotonic()
         if threading.current_thread() is not threading.main_thread():
             return self
         for sig in WATCHED:
@@ -85,5 +89,5 @@ class SignalWatch:
         if self.hit is not None:
             name = signal.Signals(self.hit).name
             raise LockWaitInterrupted(f"{name} while {what}; nothing was written")
-        if interrupted_recently():
+        if interrupted_recently() and time.monotonic() - self._started >= GRACE_S:
             raise LockWaitInterrupted(f"interrupted; not {what}")
