@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-ECHO_SERVER = Path(__file__).parent / "servers" / "echo_server.py"
-
-
-def echo_table(*flags: str, **extra: Any) -> dict[str, Any]:
-    """A ``[mcp_servers.NAME]`` table that starts the echo server with ``flags``."""
-    return {"command": sys.executable, "args": [str(ECHO_SERVER), *flags], **extra}
-
-
-class Warnings(list[str]):
-    """A ``warn`` callback that keeps the lines."""
-
-    def __call__(self, line: str) -> None:
-        self.append(line)
-
-    def about(self, server: str) -> list[str]:
-        return [line for line in self if f"'{server}'" in line]
+from mcp_kit import Warnings
 
 
 @pytest.fixture

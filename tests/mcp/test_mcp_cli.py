@@ -9,7 +9,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from conftest import ECHO_SERVER
+from mcp_kit import ECHO_SERVER
 
 SECRET = "sk-live-0123456789"
 

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import echo_table
+from mcp_kit import echo_table
+
 from joiner.core import Approval, ApprovalRequest
 from joiner.core.events import TOOL_RESULT, Event
 from joiner.mcp.edit import add_server

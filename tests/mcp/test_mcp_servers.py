@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mcp_kit import ECHO_SERVER, Warnings, echo_table
 
-from conftest import ECHO_SERVER, Warnings, echo_table
 from joiner.core import ToolError
 from joiner.mcp import McpServers, ServerConfig, parse_server, start_servers
 from joiner.mcp.tool import McpTool
