@@ -42,14 +42,18 @@ class RunOptions:
 
 
 def parse_budget(value: Any) -> float | None:
-    if value is None:
-        return None
+    """The cost room's reading of a budget, and a budget of 0 refused: it would allow no
+    request at all."""
+    from joiner.cost.errors import BudgetError
+    from joiner.cost.meter import parse_budget as read_budget
+
     try:
-        budget = float(value)
-    except (TypeError, ValueError):
-        raise SetupError(f"budget {value!r} is not a number of US dollars (e.g. 0.50)") from None
-    if budget <= 0 or budget != budget:
-        raise SetupError(f"budget {value!r} must be a positive number of US dollars")
+        budget = read_budget(value)
+    except BudgetError as err:
+        raise SetupError(str(err)) from None
+    if budget == 0:
+        raise SetupError("--max-budget-usd 0 allows no request: give a positive number of "
+                         "US dollars (e.g. 0.50)")
     return budget
 
 
@@ -305,6 +309,7 @@ class Session:
         close = getattr(self.provider, "aclose", None)
         if close is not None:
             await close()
+        self.store.close()
 
     async def run(self, prompt: str, sinks: list[EventSink]) -> RunResult:
         """Answer one prompt in this session; every event goes to the store, then ``sinks``.

@@ -63,7 +63,12 @@ async def test_ctrl_q_during_a_turn_quits_and_records_the_interruption(make_app,
         await send(pilot, "first question")
         await wait_for(pilot, lambda: len(stalled_server.requests) == 1)
         session_id = app.session.session_id
-        store = app.session.store
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running, timeout=5)
-    assert store.get(session_id).status == "interrupted"
+    from joiner.sessions import open_store
+
+    store = open_store()  # the app closed its own on the way out
+    try:
+        assert store.get(session_id).status == "interrupted"
+    finally:
+        store.close()

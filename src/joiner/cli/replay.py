@@ -2,14 +2,13 @@
 
 Headless prints one line per event (time offset, type, short summary). Without
 ``--headless`` the TUI's replay screen (``joiner.ui.replay.run_replay(session_id, speed)``) opens;
-until it exists, or when stdout is not a terminal, the timeline is printed.
+when stdout is not a terminal, the timeline is printed instead.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -52,26 +51,13 @@ def replay(session_id: str, headless: bool, speed: float | None) -> None:
     finally:
         store.close()
     if not headless:
-        screen = _tui_screen()
-        if screen is not None and sys.stdout.isatty():
-            screen(sid, speed=speed or 1.0)
+        if sys.stdout.isatty():
+            from joiner.ui.replay import run_replay
+
+            run_replay(sid, speed=speed or 1.0)
             return
-        reason = ("the TUI replay screen is not available in this version"
-                  if screen is None else "stdout is not a terminal")
-        click.echo(f"joiner: {reason}; printing the timeline (as with --headless)", err=True)
+        click.echo("joiner: stdout is not a terminal; printing the timeline (as with --headless)",
+                   err=True)
     if not len(engine):
         raise UserError(f"session {sid[:12]} has no events to replay", EXIT_USAGE)
     print_timeline(engine, speed)
-
-
-def _tui_screen() -> Callable[..., None] | None:
-    """The TUI's ``run_replay(session_id, speed)``, or None while it is not built."""
-    try:
-        from joiner.ui.replay import run_replay
-    except ModuleNotFoundError as err:
-        if err.name in ("joiner.ui", "joiner.ui.replay", "textual"):
-            return None
-        raise
-    except ImportError:  # the module is there without run_replay yet
-        return None
-    return run_replay

@@ -35,12 +35,7 @@ def collect_tool_infos() -> list[dict[str, Any]]:
 
 
 def _mcp_tools(config: dict[str, Any], root: Any, taken: list[str]) -> list[Any]:
-    try:
-        from joiner.mcp import list_mcp_tools
-    except ModuleNotFoundError as err:
-        if err.name and err.name.startswith("joiner"):
-            return []  # the MCP room is not there
-        raise
+    from joiner.mcp import list_mcp_tools
 
     def warn(line: str) -> None:
         click.echo(f"joiner: {line}", err=True)

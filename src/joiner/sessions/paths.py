@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
 def data_dir() -> Path:
-    """``$JOINER_HOME`` if set, else the platform's data dir for joiner."""
-    home = os.environ.get("JOINER_HOME")
-    if home:
-        return Path(home).expanduser()
-    from platformdirs import user_data_dir
+    """``$JOINER_HOME`` if set, else the platform's data dir for joiner (the same place as
+    the checkpoints and logs: ``joiner.config.data_dir``)."""
+    from joiner.config import data_dir as configured
 
-    return Path(user_data_dir("joiner"))
+    return configured()
 
 
 def store_path() -> Path:

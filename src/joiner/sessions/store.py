@@ -1,4 +1,4 @@
-"""The session store's interface: what every backend (SQLite now, PostgreSQL later) offers.
+"""The session store's interface: what every backend (SQLite, PostgreSQL) offers.
 
 A session is a row of metadata plus an append-only log of events numbered
 1, 2, 3… (``seq``). Everything else (history, ``sessions show``, replay, usage)

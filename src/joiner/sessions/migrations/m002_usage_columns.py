@@ -6,8 +6,8 @@ the report groups them (session, model, quarter-hour), so ``joiner usage`` reads
 the index alone, without parsing each JSON payload or sorting: 100,000 requests
 in ~50 ms of CPU instead of ~450 ms (``benchmarks/bench_usage.py``).
 
-SQLite syntax (``VIRTUAL``, ``json_extract``); a PostgreSQL backend would use
-``STORED`` columns over ``payload::jsonb`` instead.
+SQLite syntax (``VIRTUAL``, ``json_extract``); the PostgreSQL store has its own migrations
+(``postgres_migrations.py``).
 """
 
 VERSION = 2
