@@ -260,13 +260,16 @@ class Session:
         ``tokens_before``, ``tokens_after``, ...) or None when there is nothing to compact yet.
         """
         from joiner.sessions import StoreSink
+        from joiner.workspace.permissions import tools_for_mode
 
         events = self.events()
         if self.session_id is None or not events:
             return None
         sink = FanOut(StoreSink(self.store, self.session_id), *(sinks or []))
         manager = self._context(events, sink, self._meter(self.spent()))
-        specs = [tool.spec for tool in self.builtin_tools]
+        mcp_tools = self._servers.tools if self._servers is not None else []
+        offered = tools_for_mode([*self.builtin_tools, *mcp_tools], self.permission_mode)
+        specs = [tool.spec for tool in offered]  # what the next request will carry
         return await manager.compact(self.history(events), self.provider, self._system_prompt(),
                                      specs)
 
