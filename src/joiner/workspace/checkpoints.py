@@ -76,9 +76,14 @@ class Checkpointer:
         self._disabled: str | None = None
 
     def close(self) -> None:
-        """Stop watching the workspace (also done when the checkpointer is collected)."""
+        """Stop watching the workspace (also done when the checkpointer is collected); the
+        session ends: prune the shadow repository if due (at most once a day, in a process
+        of its own, see ``shadow_prune``)."""
         if self.shadow is not None:
+            from joiner.workspace.shadow_prune import schedule_prune
+
             self.shadow.close()
+            schedule_prune(self.shadow.git_dir)
 
     def wrap(self, tools: Sequence[Tool]) -> list[Tool]:
         return [tool if tool.kind == "read" else CheckpointedTool(tool, self) for tool in tools]

@@ -94,6 +94,8 @@ class ObjectWriter:
         sha, header = self.object_id(kind, data)
         path = self.objects / sha[:2] / sha[2:]
         if os.path.exists(path):
+            with contextlib.suppress(OSError):  # "freshen" it, as git does: a prune that
+                os.utime(path)  # started before now keeps it (shadow_prune)
             return sha
         compressor = zlib.compressobj(self.level)
         body = compressor.compress(header) + compressor.compress(data) + compressor.flush()

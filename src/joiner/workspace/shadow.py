@@ -24,6 +24,10 @@ Two ways to take a snapshot:
 
 Full scans run one at a time on the repository (an ``flock``: other sessions on the same
 workspace share it), and a stale ``index.lock`` left by a killed git is removed.
+
+From its first snapshot until ``close`` a session holds a shared lock on ``joiner.live``:
+while any session does, the repository is not pruned (``shadow_prune``: old snapshots'
+objects are removed as a session ends, at most once a day, in the background).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from joiner.workspace.gitobjects import (
     TreeEntry,
 )
 from joiner.workspace.shadow_delta import Delta, Fallback, TreeDelta
+from joiner.workspace.shadow_prune import WORKSPACE_MARK, hold_live, stamp
 
 if TYPE_CHECKING:
     from joiner.workspace.watcher import Watcher
@@ -100,6 +105,7 @@ class ShadowRepo:
         self._delta: tuple[str, Delta] | None = None  # the last watched snapshot: base, delta
         self._watcher: Watcher | None = None
         self._engine: TreeDelta | None = None
+        self._live: int | None = None  # the shared lock on joiner.live, once snapshotted
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env.update(GIT_DIR=str(git_dir), GIT_WORK_TREE=str(self.workspace), LC_ALL="C",
                    LANGUAGE="C", GIT_CONFIG_NOSYSTEM="1", GIT_ATTR_NOSYSTEM="1",
@@ -113,12 +119,15 @@ class ShadowRepo:
         return self.git is not None
 
     def close(self) -> None:
-        """Stop watching and end the long-lived git processes."""
+        """Stop watching, end the long-lived git processes, let a prune happen."""
         if self._watcher is not None:
             self._watcher.close()
             self._watcher = None
         self._cat.close()
         self._ignore.close()
+        if self._live is not None:
+            os.close(self._live)
+            self._live = None
 
     # -- git plumbing -------------------------------------------------------------------------
     def _bare_env(self) -> dict[str, str]:
@@ -156,6 +165,8 @@ class ShadowRepo:
         mark = self.git_dir / _CONFIG_MARK
         if not (self.git_dir / "HEAD").exists():
             self._run("init", "--quiet", "--bare", str(self.git_dir), bare=True)
+            stamp(self.git_dir)  # new: nothing to prune for a day
+        _write_if_changed(self.git_dir / WORKSPACE_MARK, str(self.workspace))
         if _read(mark) != _CONFIG_VERSION:
             for key, value in _CONFIG.items():
                 self._run("config", key, value, bare=True)
@@ -223,6 +234,8 @@ class ShadowRepo:
         with self._locked():
             if self._ensure():
                 self._check_size()
+            if self._live is None:  # before any object is used: no prune from now on
+                self._live = hold_live(self.git_dir)
             known = self._index_tree is not None and self._index_stat == self._index_signature()
             known = self._give_index_what_was_recorded() and known
             if self.watch:
