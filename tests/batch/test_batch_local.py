@@ -112,7 +112,7 @@ def test_eight_tasks_four_at_once_give_eight_patches_and_leave_the_repo_alone(
         assert r["result"] == f"Added f{n}." and r["files_modified"] == ["calc.py"]
         assert f"+def f{n}():" in r["patch"] and r["patch"].count("+def f") == 1
         assert r["usage"]["cost_usd"] == pytest.approx(TASK_COST)
-        assert (Path(r["workdir"]) / "calc.py").read_text().count("def f") == 1
+        assert r["workdir_kept"] is False and not Path(r["workdir"]).exists()  # reclaimed
         check = assert_patch_applies(s.repo, r["patch"], tmp_path)
         assert f"def f{n}():" in (check / "calc.py").read_text()
     assert len({r["session_id"] for r in results}) == 8
@@ -123,6 +123,11 @@ def test_eight_tasks_four_at_once_give_eight_patches_and_leave_the_repo_alone(
     running = [int(m) for m in re.findall(r"(\d+) running", done.stderr)]
     assert max(running) == 3 and len(running) == 8
     assert "batch: 8 done, 0 failed" in done.stderr
+    # nothing is left of the copies and the mirror but the batch's marker and lock
+    batch_dirs = list((Path(s.env["JOINER_HOME"]) / "batch").iterdir())
+    assert len(batch_dirs) == 1
+    assert sorted(p.name for p in batch_dirs[0].iterdir()) == [".lock", "batch.json"]
+    assert "disk: 8 done tasks' copies removed, 1 repository mirror (" in done.stderr
     listed = json.loads(subprocess.run([*JOINER, "sessions", "list", "--all", "--json"],
                                        env=s.env, capture_output=True, text=True,
                                        check=True).stdout)
@@ -155,6 +160,9 @@ def test_killed_half_way_then_run_again_finishes_the_rest_without_redoing_any(
     for task_id in recorded:  # nothing recorded was asked again
         assert after[task_id] == asked[task_id] == 2
     assert all(not r["is_error"] and f"def f{r['id'][1:]}" in r["patch"] for r in results)
+    # the copies of the killed run's interrupted tasks and of every done task are gone
+    (batch_dir,) = (Path(s.env["JOINER_HOME"]) / "batch").iterdir()
+    assert sorted(p.name for p in batch_dir.iterdir()) == [".lock", "batch.json"]
 
 
 def test_ctrl_c_stops_running_tasks_records_none_of_them_and_exits_130(setup: Any) -> None:

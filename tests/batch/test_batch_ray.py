@@ -88,6 +88,7 @@ def test_eight_tasks_on_ray_give_eight_patches_and_resume_skips_them(world: RayW
         assert not r["is_error"] and r["result"] == f"Added f{n}."
         assert f"+def f{n}():" in r["patch"] and r["patch"].count("+def f") == 1
     assert len({r["workdir"] for r in results}) == 8
+    assert not any(Path(r["workdir"]).exists() for r in results)  # done: copies removed
     assert tree_fingerprint(world.repo) == before
     assert Batch(BatchOptions(tasks, ray=True)).run() == 0  # all done: nothing submitted
     assert len(read_results(out)) == 8

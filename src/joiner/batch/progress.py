@@ -117,15 +117,19 @@ class BatchProgress:
             self._progress.update(self._bar, completed=t.done + t.failed, stats=t.summary())
 
     def finished(self, line: dict[str, Any]) -> None:
-        """A task's result was recorded: one line when there is no live bar."""
+        """A task's result was recorded: one line when there is no live bar; a failed task's
+        line (with where its copy is kept) also above the bar."""
         self.update()
-        if not self.live:
-            t = self.tally
-            status = "failed" if line.get("is_error") else "done"
-            reason = f" ({line.get('stop_reason')}: {_one_line(line.get('result'))})" \
-                if line.get("is_error") else ""
-            self.console.print(f"[{t.done + t.failed}/{t.total}] {line['id']} {status}"
-                               f"{reason} · {t.summary()}", markup=False, soft_wrap=True)
+        failed = bool(line.get("is_error"))
+        if self.live and not failed:
+            return
+        t = self.tally
+        status = "failed" if failed else "done"
+        reason = f" ({line.get('stop_reason')}: {_one_line(line.get('result'))})" \
+            if failed else ""
+        kept = f" · copy kept: {line['workdir']}" if line.get("workdir_kept") else ""
+        self.console.print(f"[{t.done + t.failed}/{t.total}] {line['id']} {status}{reason}"
+                           f"{kept} · {t.summary()}", markup=False, soft_wrap=True)
 
     def note(self, text: str) -> None:
         """A message above the bar, each distinct one once."""

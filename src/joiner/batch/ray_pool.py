@@ -15,6 +15,7 @@ ships API keys through Ray.
 from __future__ import annotations
 
 import signal
+import socket
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -73,8 +74,10 @@ def run_on_ray(ray: Any, tasks: list[Task], in_flight: int, batch_dir: Path,
     """Run ``tasks`` on the connected Ray; returns those never started (budget spent).
 
     Each worker makes its copies under its own machine's data dir, ``batch/<the name of
-    batch_dir>`` (the same directory when Ray runs here)."""
+    batch_dir>`` (the same directory when Ray runs here); a worker on another machine
+    removes a done task's copy itself (``runner.run_task_blocking``)."""
     remote = _remote(ray)
+    here = socket.gethostname()
     queue = deque(tasks)
     pending: dict[Any, Task] = {}
     stopped = _StopOnSignal()
@@ -82,7 +85,7 @@ def run_on_ray(ray: Any, tasks: list[Task], in_flight: int, batch_dir: Path,
         while queue or pending:
             while queue and len(pending) < in_flight and not budget_spent() and not stopped.hit:
                 task = queue.popleft()
-                pending[remote.remote(task.to_dict(), batch_dir.name)] = task
+                pending[remote.remote(task.to_dict(), batch_dir.name, here)] = task
                 tally.start(task.id)
             progress.update()
             if stopped.hit:  # record what already finished, then stop the rest

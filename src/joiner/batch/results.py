@@ -3,13 +3,15 @@
 Each line is written with one ``write`` and then ``fsync``ed, so after a crash or a
 ``kill -9`` every recorded task is on disk and at most the line being written is cut.
 Opening the file again drops such a cut last line (its task runs again) and reads the
-ids already done, which a re-run skips.
+ids already done, which a re-run skips. ``read_recorded`` reads another batch's file
+without changing it (the sweep of old batches' copies, ``leftovers.py``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,22 @@ class Recorded:
     cost_usd: float = 0.0  # spent by the recorded tasks (for the batch budget)
     tokens: int = 0
     failed: int = 0
+    kept: set[str] = field(default_factory=set)  # ids whose copy is kept (``keeps_copy``)
     ignored_lines: list[int] = field(default_factory=list)  # not results (not JSON, no id)
     dropped_tail: bool = False  # a cut last line was removed
 
 
 def task_key(value: Any) -> str:
     return str(value)
+
+
+def keeps_copy(line: dict[str, Any]) -> bool:
+    """Whether a recorded task's copy is kept for inspection: it failed, or its patch could
+    not be taken (the copy then holds the only trace of its work). A done task's copy goes:
+    its result line, patch included, is all a resume or a user needs."""
+    if line.get("workdir") is None:
+        return False  # no copy was made
+    return bool(line.get("is_error")) or "patch_error" in line
 
 
 def _tokens(usage: dict[str, Any]) -> int:
@@ -40,37 +52,25 @@ class ResultsFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
+        # called with each line once it is durable (the batch then removes a done task's copy)
+        self.on_recorded: Callable[[dict[str, Any]], None] | None = None
 
     def load(self) -> Recorded:
         """The recorded results; a cut last line (no newline) is removed from the file."""
-        recorded = Recorded()
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
-            return recorded
+            return Recorded()
+        dropped = False
         if data and not data.endswith(b"\n"):
             keep = data.rfind(b"\n") + 1
             with self.path.open("r+b") as f:
                 f.truncate(keep)
                 os.fsync(f.fileno())
             data = data[:keep]
-            recorded.dropped_tail = True
-        for number, raw in enumerate(data.splitlines(), start=1):
-            if not raw.strip():
-                continue
-            try:
-                line = json.loads(raw)
-            except ValueError:
-                recorded.ignored_lines.append(number)
-                continue
-            if not isinstance(line, dict) or line.get("id") is None:
-                recorded.ignored_lines.append(number)
-                continue
-            recorded.ids.add(task_key(line["id"]))
-            usage = line.get("usage") if isinstance(line.get("usage"), dict) else {}
-            recorded.cost_usd += float(usage.get("cost_usd") or 0.0)
-            recorded.tokens += _tokens(usage)
-            recorded.failed += bool(line.get("is_error"))
+            dropped = True
+        recorded = _parse(data)
+        recorded.dropped_tail = dropped
         return recorded
 
     def open(self) -> None:
@@ -91,11 +91,45 @@ class ResultsFile:
         while written < len(data):
             written += os.write(self._fd, data[written:])
         os.fsync(self._fd)
+        if self.on_recorded is not None:
+            self.on_recorded(line)
 
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def read_recorded(path: Path) -> Recorded:
+    """What a results file holds, without changing it (a cut last line is not counted)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return Recorded()
+    return _parse(data[: data.rfind(b"\n") + 1])
+
+
+def _parse(data: bytes) -> Recorded:
+    recorded = Recorded()
+    for number, raw in enumerate(data.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            recorded.ignored_lines.append(number)
+            continue
+        if not isinstance(line, dict) or line.get("id") is None:
+            recorded.ignored_lines.append(number)
+            continue
+        recorded.ids.add(task_key(line["id"]))
+        if keeps_copy(line):
+            recorded.kept.add(task_key(line["id"]))
+        usage = line.get("usage") if isinstance(line.get("usage"), dict) else {}
+        recorded.cost_usd += float(usage.get("cost_usd") or 0.0)
+        recorded.tokens += _tokens(usage)
+        recorded.failed += bool(line.get("is_error"))
+    return recorded
 
 
 def _fsync_dir(path: Path) -> None:

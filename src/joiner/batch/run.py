@@ -7,6 +7,11 @@ the results file's path, so a re-run finds (and replaces) an interrupted task's 
 
 The batch budget counts what the tasks already in the results file cost, then each
 task's spend as it goes; once it is reached no new task starts (running ones finish).
+
+Disk (``reclaim.py``, ``leftovers.py``): a done task's copy is removed once its line is
+durable; a failed task's copy is kept for inspection (its path is reported); the mirrors
+go when every task is recorded; leftovers of this and older batches are swept as a run
+starts. The summary says what was removed and what is kept.
 """
 
 from __future__ import annotations
@@ -17,12 +22,24 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from joiner.batch.leftovers import (
+    RETENTION_DAYS,
+    BatchBusy,
+    BatchDirUnusable,
+    drop_mirrors,
+    holding,
+    sweep_others,
+    tidy,
+)
 from joiner.batch.local import BatchInterrupted, run_pool
 from joiner.batch.progress import BatchProgress, Tally
 from joiner.batch.ray_pool import RayStopped
-from joiner.batch.results import Recorded, ResultsFile, task_key
+from joiner.batch.reclaim import Reclaimer
+from joiner.batch.results import Recorded, ResultsFile, keeps_copy, task_key
 from joiner.batch.tasks import Task, TaskFile, read_tasks
+from joiner.batch.workdir import task_dir_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -92,6 +109,16 @@ class Batch:
 
             import_ray()  # a missing extra is one line before anything starts
         found = _load(self.options)
+        batch_dir = batch_dir_for(self.output)
+        try:
+            with holding(batch_dir, self.output, self.options.tasks_path):
+                return self._run_held(found, batch_dir)
+        except BatchBusy as err:
+            raise BatchError(str(err)) from None
+        except BatchDirUnusable as err:
+            raise BatchError(str(err), EXIT_FAILED) from None
+
+    def _run_held(self, found: TaskFile, batch_dir: Path) -> int:
         name = self.options.tasks_path.name
         recorded = self._recorded()
         todo = [t for t in found.tasks if task_key(t.id) not in recorded.ids]
@@ -102,6 +129,7 @@ class Batch:
         for warning in found.warnings:
             progress.note(f"joiner: {name}:{warning.line}: {warning.message}")
         if not found.tasks and found.problems:
+            self.results.close()
             raise BatchError(f"{name} has no valid task (see the lines above)")
         skipped = len(found.tasks) - len(todo)
         if skipped:
@@ -112,18 +140,23 @@ class Batch:
         def spent() -> bool:
             return budget is not None and tally.spent >= budget
 
-        batch_dir = batch_dir_for(self.output)
+        disk = _Disk(batch_dir, recorded)
+        self.results.on_recorded = disk.recorded
         try:
             with progress:
                 left = self._fan_out(todo, batch_dir, tally, progress, spent)
-        except (BatchInterrupted, RayStopped):
+        except (BatchInterrupted, RayStopped) as stop:
+            disk.finish(complete=False, runs_ended=isinstance(stop, BatchInterrupted))
             progress.note(f"joiner: interrupted: {tally.done + tally.failed} results written "
                           f"to {self.output}; run the same command again to do the other "
                           f"{len(todo) - tally.done - tally.failed}")
             return EXIT_INTERRUPTED
         finally:
             self.results.close()
-        return self._summary(progress, tally, found, left, skipped, batch_dir)
+            disk.reclaimer.close()  # the removals already given end, whatever happened
+        complete = not left and all(task_key(t.id) in disk.ids for t in found.tasks)
+        disk.finish(complete=complete, runs_ended=True)
+        return self._summary(progress, tally, found, left, skipped, disk)
 
     def _recorded(self) -> Recorded:
         try:
@@ -155,7 +188,7 @@ class Batch:
                                     spent))
 
     def _summary(self, progress: BatchProgress, tally: Tally, found: TaskFile, left: list[Task],
-                 skipped: int, batch_dir: Path) -> int:
+                 skipped: int, disk: _Disk) -> int:
         if left:
             progress.note(f"joiner: batch budget ${self.options.max_budget_usd:g} reached "
                           f"(${tally.spent:.4f} spent): {len(left)} tasks not started; raise "
@@ -164,7 +197,76 @@ class Batch:
                       + (f", {skipped} already done" if skipped else "")
                       + (f", {len(found.problems)} malformed lines" if found.problems else "")
                       + f" · {tally.tokens:,} tokens · ${tally.spent:.4f} · results in "
-                      f"{self.output} · copies under {batch_dir}")
+                      f"{self.output}")
+        if (line := disk.summary(self.output)) is not None:
+            progress.note(line)
         failed = tally.failed or left or found.problems or tally.interrupted
         return EXIT_FAILED if failed else EXIT_OK
 
+
+class _Disk:
+    """The batch's copies on disk: removed as results are recorded, swept, summarized."""
+
+    def __init__(self, batch_dir: Path, recorded: Recorded) -> None:
+        import socket
+
+        self.batch_dir = batch_dir
+        self.host = socket.gethostname()
+        self.ids = set(recorded.ids)
+        self.kept = set(recorded.kept)
+        self.reclaimer = Reclaimer()
+        self.swept = tidy(batch_dir, self.kept)  # what an earlier run of this batch left
+        self.others = sweep_others(batch_dir.parent, batch_dir)
+
+    def recorded(self, line: dict[str, Any]) -> None:
+        """A result line is durable: remove the task's copy unless the policy keeps it."""
+        key = task_key(line["id"])
+        self.ids.add(key)
+        if keeps_copy(line):
+            self.kept.add(key)
+        elif line.get("workdir") is not None and line.get("host") in (None, self.host):
+            self.reclaimer.discard(self.batch_dir / task_dir_name(str(line["id"])))
+
+    def finish(self, complete: bool, runs_ended: bool) -> None:
+        """After the tasks: wait for the removals; with no run left, remove the copies of
+        unrecorded tasks (interrupted: a re-run makes fresh ones); the mirrors once every
+        task is recorded (but those a kept copy borrows from)."""
+        self.reclaimer.close()
+        if runs_ended:
+            self.swept.add(tidy(self.batch_dir, self.kept))
+        if complete:
+            self.swept.add(drop_mirrors(self.batch_dir))
+
+    def summary(self, output: Path) -> str | None:
+        """One line on what the batch removed and kept (None: nothing to say)."""
+        removed = self.reclaimer.removed + self.swept.copies
+        freed = self.reclaimer.freed + self.swept.freed
+        parts = []
+        if removed or self.swept.mirrors:
+            mirrors = self.swept.mirrors
+            parts.append(f"{removed} done tasks' copies removed"
+                         + (f", {mirrors} repository mirror{'s' * (mirrors != 1)}"
+                            if mirrors else "") + f" ({_size(freed)} freed)")
+        kept = sorted(p for i in self.kept
+                      if (p := self.batch_dir / task_dir_name(i)).is_dir())
+        if kept:
+            where = (f"the failed task's copy is kept for inspection: {kept[0]}" if len(kept) == 1
+                     else f"the {len(kept)} failed tasks' copies are kept for inspection under "
+                          f"{self.batch_dir} (each one's \"workdir\" in {output.name})")
+            parts.append(f"{where}; removed after {RETENTION_DAYS} days, or by the next batch "
+                         f"once {output.name} is gone")
+        if self.others.batches or self.others.copies:
+            parts.append(f"leftovers of older batches removed: {self.others.batches} whole, "
+                         f"{self.others.copies} copies ({_size(self.others.freed)})")
+        return "joiner: disk: " + "; ".join(parts) if parts else None
+
+
+def _size(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000 or unit == "TB":
+            break
+    return f"{value:.1f} {unit}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from joiner.batch.child import ChildOutcome, OnEvent, Stopper, child_command, run_child
+from joiner.batch.results import keeps_copy
 from joiner.batch.tasks import Task
 from joiner.batch.workdir import (
     Workdir,
@@ -47,6 +48,8 @@ def result_line(task: Task, outcome: ChildOutcome | None, patch: str,
     line["num_turns"] = result.get("num_turns", 0)
     line["model"] = result.get("model", task.model)
     line["host"] = socket.gethostname()  # where the workdir is (a Ray cluster has several machines)
+    # whether the copy stays after the result is recorded (a done task's goes: reclaim.py)
+    line["workdir_kept"] = keeps_copy(line)
     return line
 
 
@@ -77,17 +80,30 @@ async def run_task(task: Task, batch_dir: Path, on_event: OnEvent | None = None,
     except WorkdirError as err:
         line = result_line(task, outcome, "", workdir)
         line["patch_error"] = str(err)
+        line["workdir_kept"] = keeps_copy(line)
         return line
     return result_line(task, outcome, patch, workdir)
 
 
-def run_task_blocking(task_data: dict[str, Any], batch_key: str) -> dict[str, Any] | None:
+def run_task_blocking(task_data: dict[str, Any], batch_key: str,
+                      driver_host: str | None = None) -> dict[str, Any] | None:
     """``run_task`` for a Ray worker: plain data in, the result line out (None: interrupted).
 
-    The copy goes under the data dir of the machine the task runs on (``batch/KEY``)."""
+    The copy goes under the data dir of the machine the task runs on (``batch/KEY``). On
+    the batch's own machine the batch removes a done task's copy once its line is on file;
+    on another machine, which the batch cannot reach, the worker removes it here, with its
+    patch in hand (a line lost with the batch would be run again anyway, in a fresh copy)."""
     from joiner.config import data_dir
 
+    task = Task.from_dict(task_data)
+    batch_dir = data_dir() / "batch" / batch_key
     try:
-        return asyncio.run(run_task(Task.from_dict(task_data), data_dir() / "batch" / batch_key))
+        line = asyncio.run(run_task(task, batch_dir))
     except TaskInterrupted:
         return None
+    if driver_host not in (None, socket.gethostname()) and line["workdir"] is not None \
+            and not line["workdir_kept"]:
+        from joiner.batch.reclaim import remove_copy
+
+        remove_copy(batch_dir / task_dir_name(task.id))
+    return line
