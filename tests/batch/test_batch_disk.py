@@ -99,7 +99,7 @@ def test_done_copies_go_a_failed_one_stays_with_its_mirror_and_is_reported(
     assert "calc.py" in diff
     assert "t4 failed (max_turns: " in done.stderr
     assert f"copy kept: {failed['workdir']}" in done.stderr
-    assert "disk: 4 done tasks' copies removed" in done.stderr
+    assert "disk: removed 4 done tasks' copies (" in done.stderr
     assert "the failed task's copy is kept for inspection: " + failed["workdir"] in done.stderr
 
     # run again: everything is recorded, nothing runs, the failed copy stays for inspection
@@ -120,13 +120,17 @@ def test_what_a_kill_minus_9_leaves_is_swept_at_the_next_run(world: World) -> No
     # as if killed between a result's line and its copy's removal, and during removals
     leftover = batch_dir / task_dir_name("t2")
     subprocess.run(["git", "clone", "-q", str(world.repo), str(leftover)], check=True)
-    (batch_dir / f"{task_dir_name('t3')}.stale-0a1b2c3d").mkdir()
+    (batch_dir / f"{task_dir_name('t3')}.stale-0a1b2c3d").mkdir()  # cut before its shadow's
+    orphan = shadow_dir(world.home, batch_dir / task_dir_name("t3"))
+    orphan.mkdir(parents=True)
+    (orphan / "HEAD").write_text("ref: refs/heads/master\n")
     (batch_dir / "not-recorded-9f8e7d6c").mkdir()  # a copy of a task that was interrupted
     (batch_dir / ".mirrors" / ".partial-1234abcd").mkdir(parents=True)
     again = world.batch(world.tasks)
     assert "4 of 4 tasks already in" in again.stderr
     assert names(batch_dir) == [".lock", "batch.json"]
-    assert "disk: 2 done tasks' copies removed" in again.stderr
+    assert not orphan.exists()
+    assert "disk: removed 2 copies an earlier run left (" in again.stderr
 
 
 def test_old_and_forgotten_batches_are_swept_running_ones_left_alone(world: World) -> None:

@@ -127,7 +127,7 @@ def test_eight_tasks_four_at_once_give_eight_patches_and_leave_the_repo_alone(
     batch_dirs = list((Path(s.env["JOINER_HOME"]) / "batch").iterdir())
     assert len(batch_dirs) == 1
     assert sorted(p.name for p in batch_dirs[0].iterdir()) == [".lock", "batch.json"]
-    assert "disk: 8 done tasks' copies removed, 1 repository mirror (" in done.stderr
+    assert "disk: removed 8 done tasks' copies, 1 repository mirror (" in done.stderr
     listed = json.loads(subprocess.run([*JOINER, "sessions", "list", "--all", "--json"],
                                        env=s.env, capture_output=True, text=True,
                                        check=True).stdout)

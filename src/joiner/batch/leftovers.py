@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from joiner.batch.reclaim import is_stale, remove_copy, set_aside, tree_bytes
+from joiner.batch.reclaim import (
+    STALE_MARK,
+    forget_shadow,
+    is_stale,
+    remove_copy,
+    set_aside,
+    tree_bytes,
+)
 from joiner.batch.results import read_recorded
 from joiner.batch.workdir import task_dir_name
 
@@ -158,6 +165,8 @@ def tidy(batch_dir: Path, kept_ids: set[str]) -> Swept:
         path = Path(entry.path)
         size = tree_bytes(path) if entry.is_dir(follow_symlinks=False) else 0
         if is_stale(entry.name) or not entry.is_dir(follow_symlinks=False):
+            if is_stale(entry.name):  # a removal cut short, maybe before its shadow's
+                forget_shadow(path.with_name(entry.name.split(STALE_MARK)[0]))
             _remove(path)
         else:
             remove_copy(path)

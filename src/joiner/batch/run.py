@@ -239,14 +239,14 @@ class _Disk:
 
     def summary(self, output: Path) -> str | None:
         """One line on what the batch removed and kept (None: nothing to say)."""
-        removed = self.reclaimer.removed + self.swept.copies
         freed = self.reclaimer.freed + self.swept.freed
-        parts = []
-        if removed or self.swept.mirrors:
-            mirrors = self.swept.mirrors
-            parts.append(f"{removed} done tasks' copies removed"
-                         + (f", {mirrors} repository mirror{'s' * (mirrors != 1)}"
-                            if mirrors else "") + f" ({_size(freed)} freed)")
+        mirrors = self.swept.mirrors
+        removed = [text for count, text in (
+            (self.reclaimer.removed, f"{self.reclaimer.removed} done tasks' copies"),
+            (self.swept.copies, f"{self.swept.copies} cop{'y' if self.swept.copies == 1 else 'ies'}"
+                                f" an earlier run left"),
+            (mirrors, f"{mirrors} repository mirror{'s' * (mirrors != 1)}")) if count]
+        parts = [f"removed {', '.join(removed)} ({_size(freed)} freed)"] if removed else []
         kept = sorted(p for i in self.kept
                       if (p := self.batch_dir / task_dir_name(i)).is_dir())
         if kept:
