@@ -129,10 +129,14 @@ class Database:
 
     # -- identity and schema -------------------------------------------------------------------
     def _identity(self) -> tuple[int, int, int]:
-        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
-        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        return app_id, version, tables
+        """The file's application id, schema version and number of tables, read together:
+        one statement is one snapshot, so a store another process is creating is seen either
+        empty or whole (three reads could see the tables of a store without its id yet)."""
+        row = self.conn.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id()),"
+            " (SELECT user_version FROM pragma_user_version()),"
+            " (SELECT count(*) FROM sqlite_master)").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
 
     def _check_identity(self) -> None:
         app_id, version, tables = self._retry(self._identity)
@@ -148,7 +152,8 @@ class Database:
 
     def _migrate(self) -> None:
         migrations = all_migrations()
-        if self.conn.execute("PRAGMA user_version").fetchone()[0] >= len(migrations):
+        version = self._retry(lambda: self.conn.execute("PRAGMA user_version").fetchone()[0])
+        if version >= len(migrations):
             return
         with self.write() as conn:
             self._check_identity()  # another process may have created or upgraded it meanwhile
