@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from textual.widgets import Static
 from ui_support import EDIT_STEPS, finish_turn, send, wait_for
 
 from joiner.core.events import APPROVAL
@@ -12,8 +14,8 @@ from joiner.ui.screens.approval import ApprovalScreen
 from joiner.ui.widgets.tool_block import ToolBlock
 
 
-async def _modal(pilot) -> ApprovalScreen:
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalScreen))
+async def _modal(pilot, timeout: float = 10.0) -> ApprovalScreen:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ApprovalScreen), timeout)
     screen = pilot.app.screen
     await wait_for(pilot, lambda: screen.armed)
     return screen
@@ -104,3 +106,41 @@ async def test_keys_typed_as_the_modal_opens_do_not_decide(make_app, workspace: 
         await pilot.press("escape")  # Esc denies
         await finish_turn(pilot)
         assert workspace.joinpath("calc.py").read_text().endswith("a - b\n")
+
+
+ECHO_SERVER = Path(__file__).parents[1] / "mcp" / "servers" / "echo_server.py"
+
+
+async def test_an_mcp_tool_is_named_with_its_server_and_shows_its_arguments(
+        make_app, workspace: Path) -> None:
+    """An MCP tool that is not read-only asks as a shell command does, in its own words: the
+    tool, its server, and the arguments it would get (JSON), never "run a shell command"."""
+    import sys
+
+    from joiner.mcp.edit import add_server
+
+    add_server(workspace / ".joiner" / "config.toml", "echo",
+               {"command": sys.executable, "args": [str(ECHO_SERVER)]})
+    steps = [{"tool_calls": [{"name": "mcp__echo__add", "arguments": {"a": 2, "b": 40}}]},
+             {"text": "added"}]
+    app = make_app(steps, permission_mode="accept-edits")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await send(pilot, "add them")
+        screen = await _modal(pilot, timeout=30)  # the server starts first
+        title = str(screen.query_one("#approval-title", Static).content)
+        assert title == "Joiner wants to use the MCP tool add of server echo"
+        assert "shell" not in title
+        assert json.loads(_body(screen)) == {"a": 2, "b": 40}
+        assert _body(screen) == '{\n  "a": 2,\n  "b": 40\n}'
+        assert not screen.query("#approval-target")
+        await pilot.press("y")
+        await finish_turn(pilot)
+        block = app.conversation.query_one(ToolBlock)
+        assert block.state == "done" and "42" in str(block._result.content)
+
+
+def test_mcp_names_split_into_server_and_tool() -> None:
+    assert approval.mcp_tool("mcp__github__create_issue") == ("github", "create_issue")
+    assert approval.mcp_tool("mcp__my-db__run__query") == ("my-db", "run__query")
+    assert approval.mcp_tool("run_shell") is None
+    assert approval.mcp_tool("mcp__only") is None

@@ -1,4 +1,5 @@
-"""The approval modal: the exact shell command or the diff of an edit, then a decision.
+"""The approval modal: the exact shell command, the diff of an edit or the arguments of an
+MCP tool's call, then a decision.
 
 Keys: ``y``/Enter allow once, ``a`` allow for this session (the permission gate
 remembers it), ``n``/Esc deny. Dismisses with an ``Approval``. The keys are armed
@@ -8,6 +9,7 @@ it pops up (a ``y`` or an ``a``) never approve anything by accident.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 from rich.syntax import Syntax
@@ -23,10 +25,41 @@ from joiner.ui.widgets.tool_block import arguments_text, cut_lines, diff_rendera
 
 ARM_DELAY = 0.4
 VERBS = {"execute": "run a shell command", "edit": "change files"}
+MCP_PREFIX = "mcp__"  # MCP tools are named mcp__SERVER__TOOL (joiner.mcp.tool.tool_name)
+ARGUMENT_LINES = 60
+
+
+def mcp_tool(name: str) -> tuple[str, str] | None:
+    """``(server, tool)`` of an MCP tool's name, or None for a built-in tool. A server name
+    with ``__`` in it cannot be told from the tool's: the first ``__`` splits them."""
+    if not name.startswith(MCP_PREFIX):
+        return None
+    server, _, tool = name[len(MCP_PREFIX):].partition("__")
+    return (server, tool) if server and tool else None
+
+
+def request_title(request: ApprovalRequest) -> Text:
+    """``Joiner wants to <what> with <tool>``: what the call may do, in words."""
+    mcp = mcp_tool(request.tool)
+    if mcp is not None:
+        server, tool = mcp
+        return Text.assemble("Joiner wants to ", ("use the MCP tool ", "bold"), (tool, "bold"),
+                             " of server ", (server, "bold"))
+    verb = VERBS.get(request.kind, "use a tool")
+    return Text.assemble("Joiner wants to ", (verb, "bold"), f" with {request.tool}")
+
+
+def arguments_json(arguments: dict[str, Any]) -> Syntax:
+    text = json.dumps(arguments, indent=2, ensure_ascii=False, default=str)
+    return Syntax(cut_lines(text, ARGUMENT_LINES), "json", theme="ansi_dark", word_wrap=True,
+                  background_color="default")
 
 
 def request_body(request: ApprovalRequest) -> Any:
-    """What the user must see to decide: the command itself, else the diff, else the args."""
+    """What the user must see to decide: an MCP call's arguments (it may do anything with
+    them), the command itself, else the diff, else the arguments."""
+    if mcp_tool(request.tool) is not None:
+        return arguments_json(request.arguments)
     command = request.arguments.get("command")
     if request.kind == "execute" and isinstance(command, str):
         return Syntax(command, "bash", theme="ansi_dark", word_wrap=True,
@@ -59,13 +92,11 @@ class ApprovalScreen(ModalScreen[Approval]):
 
     def compose(self) -> ComposeResult:
         request = self.request
-        verb = VERBS.get(request.kind, "use a tool")
         with Vertical(id="approval-dialog") as dialog:
             dialog.border_title = "Approval needed"
-            yield Static(Text.assemble(("Joiner wants to ", ""), (verb, "bold"),
-                                       (f" with {request.tool}", "")), id="approval-title")
+            yield Static(request_title(request), id="approval-title")
             target = request.arguments.get("path")
-            if isinstance(target, str):
+            if isinstance(target, str) and mcp_tool(request.tool) is None:
                 yield Static(Text(target, "bold"), id="approval-target")
             with VerticalScroll(id="approval-body"):
                 yield Static(request_body(request))
