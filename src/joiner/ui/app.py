@@ -1,8 +1,9 @@
 """The Joiner TUI: a conversation, the token tracker, the workflow panel and the prompt.
 
 The session is built right after the first paint (so the window appears at once); a
-configuration error then closes the app with its one line and exit code. Each prompt
-runs ``Session.run`` in a worker; Esc cancels that worker (the agent records the
+configuration error then closes the app with its one line and exit code. A local model
+starts loading then, shown on a line of its own until it is ready (``widgets.model_load``).
+Each prompt runs ``Session.run`` in a worker; Esc cancels that worker (the agent records the
 interruption and closes dangling tool calls) and the text in the input is never touched.
 """
 
@@ -28,6 +29,7 @@ from joiner.ui.screens.approval import ApprovalScreen
 from joiner.ui.screens.confirm import ConfirmScreen
 from joiner.ui.sink import ViewSink
 from joiner.ui.widgets.conversation import Conversation
+from joiner.ui.widgets.model_load import ModelLoadLine
 from joiner.ui.widgets.prompt_input import PromptInput
 from joiner.ui.widgets.status import StatusBar
 from joiner.ui.widgets.tracker import TokenTracker
@@ -63,6 +65,7 @@ class JoinerApp(App[None]):
         self.tracker = TokenTracker(id="tracker")
         self.status = StatusBar(id="status")
         self.prompt = PromptInput(id="prompt")
+        self.model_load = ModelLoadLine(lambda line: self.notice(line, "error"), id="model-load")
         self.sink = ViewSink(self.conversation, self.tracker, self.workflow,
                              on_activity=self.status.set_activity, on_session=self.refresh_status)
 
@@ -72,6 +75,7 @@ class JoinerApp(App[None]):
         with Horizontal(id="main"):
             yield self.conversation
             yield self.workflow
+        yield self.model_load
         yield self.tracker
         yield self.prompt
         yield Footer()
@@ -93,6 +97,7 @@ class JoinerApp(App[None]):
             return
         self.status.set_activity("")
         self.refresh_status()
+        self.model_load.start(getattr(self.session, "provider", None))
         if self.session.session_id is not None:
             self.load_history()
         tune_garbage_collector()
@@ -241,6 +246,7 @@ class JoinerApp(App[None]):
             self.workflow.reset()
             self.tracker.show_totals(None)
         self.refresh_status()
+        self.model_load.start(getattr(session, "provider", None))
         return True
 
     def _leave(self) -> None:
