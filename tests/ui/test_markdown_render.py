@@ -5,11 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from joiner.ui.markdown_render import draft, estimate_height, lines, markdown
+from joiner.ui.markdown_render import AnswerMarkdown, draft, estimate_height, lines, markdown
 from joiner.ui.packed_lines import pack, unpack
 from joiner.ui.segments import Segmenter
 
@@ -42,6 +43,16 @@ def test_an_answer_drawn_in_pieces_looks_as_drawn_whole(blocks: list[str], soft:
             joined.append("")  # the blank line the widget puts between pieces
         joined += texts(piece, trim_top=index > 0)
     assert joined == texts(source)
+
+
+def test_answer_markdown_shares_a_parser_and_draws_as_rich_does() -> None:
+    source = "## A\n\nSome *words*, ~~struck~~, `code`.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+    ours, rich = markdown(source, True), Markdown(source, hyperlinks=False)
+    assert set(vars(rich)) <= set(vars(ours))  # a new Rich attribute would be missing here
+    assert markdown("x", True).parsed is not ours.parsed
+    plain = AnswerMarkdown(source, code_theme="monokai", inline_code_lexer=None)
+    assert [t.type for t in plain.parsed] == [t.type for t in rich.parsed]
+    assert CONSOLE.render_lines(plain, OPTIONS) == CONSOLE.render_lines(rich, OPTIONS)
 
 
 def test_drafts_wrap_plain_text_at_spaces_and_keep_every_word() -> None:
