@@ -121,3 +121,41 @@ async def test_a_long_history_is_shown_at_its_end_and_drawn_in_the_background(ma
         conversation.scroll_home(animate=False)
         await pilot.pause(0.1)
         assert "Answer 0" in screen_text(app) and "## " not in screen_text(app)
+
+
+async def test_while_an_answer_streams_its_garbage_passes_run_between_frames(make_app) -> None:
+    import gc
+
+    from joiner.ui import gc_policy
+
+    app = make_app([{"text": "hi"}], permission_mode="auto")
+    normal = gc.get_threshold()[0]
+    passes: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] < 2:
+            passes.append(info["generation"])
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        answer = AssistantMessage()
+        await app.conversation.mount(answer)
+        await pilot.pause()
+        gc.callbacks.append(seen)
+        try:
+            answer.feed(long_answer(3))
+            answer.flush()
+            assert answer._holding_gc and gc.get_threshold()[0] == gc_policy.STREAM_THRESHOLD
+            await wait_for(pilot, lambda: bool(passes))  # a pass of ours, after the frame
+            assert answer._holding_gc and gc.get_threshold()[0] == gc_policy.STREAM_THRESHOLD
+            answer.complete(long_answer(4))
+            await wait_for(pilot, lambda: not answer._holding_gc)
+            assert gc.get_threshold()[0] == normal
+            second = AssistantMessage()  # a second answer, removed while it streams
+            await app.conversation.mount(second)
+            second.feed(long_answer(2))
+            await wait_for(pilot, lambda: second._holding_gc)
+            await second.remove()
+            assert not second._holding_gc and gc.get_threshold()[0] == normal
+        finally:
+            gc.callbacks.remove(seen)

@@ -84,3 +84,31 @@ def test_gc_policy_freezes_survivors_and_thaws_for_removed_widgets() -> None:
         gc_policy.thaw()
         gc.unfreeze()
         gc.set_threshold(*threshold)
+
+
+def test_young_passes_are_held_while_streaming_and_run_as_the_collector_would() -> None:
+    threshold = gc.get_threshold()
+    passes: list[int] = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        gc_policy.hold_young_passes()
+        gc_policy.hold_young_passes()  # nested: one release each
+        assert gc.get_threshold() == (gc_policy.STREAM_THRESHOLD, *threshold[1:])
+        gc_policy.release_young_passes()
+        assert gc.get_threshold()[0] == gc_policy.STREAM_THRESHOLD
+        passes.clear()
+        for _ in range(threshold[1] + 1):
+            gc_policy.young_pass()
+        assert passes.count(0) == threshold[1] and passes.count(1) == 1  # the middle one's turn
+        assert 2 not in passes
+        gc_policy.release_young_passes()
+        gc_policy.release_young_passes()  # one too many: no effect
+        assert gc.get_threshold() == threshold
+    finally:
+        gc.callbacks.remove(seen)
+        gc.set_threshold(*threshold)
