@@ -209,8 +209,9 @@ class AssistantMessage(Widget):
     # -- drawing ------------------------------------------------------------------------------
     def _content_width(self) -> int:
         parent = self.parent
-        fallback = parent.scrollable_content_region.width if isinstance(parent, Widget) else 0
-        return self._width or self.size.width or fallback
+        fallback = (parent.scrollable_content_region.width - self.styles.gutter.width
+                    if isinstance(parent, Widget) else 0)
+        return self._width or self.size.width or max(0, fallback)
 
     def _key(self, kind: str) -> Key:
         return (self._content_width(), self._dark, kind)
