@@ -14,7 +14,7 @@ class Host:
         self.following, self.streaming = True, False
         self.timers: list[Any] = []
 
-    def set_timer(self, delay: float, callback: Any) -> None:
+    def call_after(self, delay: float, callback: Any) -> None:
         self.timers.append(callback)
 
     def run(self) -> None:

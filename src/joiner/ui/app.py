@@ -28,6 +28,7 @@ from joiner.ui.markdown_render import warm_up
 from joiner.ui.screens.approval import ApprovalScreen
 from joiner.ui.screens.confirm import ConfirmScreen
 from joiner.ui.sink import ViewSink
+from joiner.ui.timers import call_after
 from joiner.ui.widgets.conversation import Conversation
 from joiner.ui.widgets.model_load import ModelLoadLine
 from joiner.ui.widgets.prompt_input import PromptInput
@@ -196,7 +197,7 @@ class JoinerApp(App[None]):
         finally:
             self.status.set_activity("")
             self.refresh_status()
-            self.set_timer(IDLE_S, self._when_idle)
+            call_after(self, IDLE_S, self._when_idle)
 
     def _when_idle(self) -> None:
         """A while after a turn (or a clear), with nothing running: what the turn left alive
@@ -242,7 +243,7 @@ class JoinerApp(App[None]):
             self.allowed_tools.clear()
             thaw()  # the old conversation's widgets can be collected again
             self.conversation.clear_all()
-            self.set_timer(IDLE_S, self._when_idle)
+            call_after(self, IDLE_S, self._when_idle)
             self.workflow.reset()
             self.tracker.show_totals(None)
         self.refresh_status()

@@ -37,7 +37,7 @@ class Host(Protocol):
     @property
     def streaming(self) -> bool: ...
 
-    def set_timer(self, delay: float, callback: object) -> object: ...
+    def call_after(self, delay: float, callback: object) -> object: ...
 
 
 class Settler:
@@ -62,7 +62,7 @@ class Settler:
     def soon(self, delay: float = 0.002) -> None:
         if not self._scheduled and self.waiting:
             self._scheduled = True
-            self.host.set_timer(delay, self.step)
+            self.host.call_after(delay, self.step)
 
     def step(self) -> None:
         self._scheduled = False

@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from joiner.core import Approval, ApprovalRequest
+from joiner.ui.timers import call_after
 from joiner.ui.widgets.tool_block import arguments_text, cut_lines, diff_renderable
 
 ARM_DELAY = 0.4
@@ -85,7 +86,7 @@ class ApprovalScreen(ModalScreen[Approval]):
         self.armed = False
 
     def on_mount(self) -> None:
-        self.set_timer(ARM_DELAY, self._arm)
+        call_after(self, ARM_DELAY, self._arm)  # never lost, or no key would decide
 
     def _arm(self) -> None:
         self.armed = True

@@ -17,13 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from joiner.core.events import Event
 from joiner.sessions.replay import Replay
 from joiner.ui.gc_policy import thaw
 from joiner.ui.sink import ViewSink
+from joiner.ui.timers import Pending, call_after
 from joiner.ui.widgets.conversation import Conversation
 from joiner.ui.widgets.tracker import TokenTracker
 from joiner.ui.widgets.workflow import WorkflowView
@@ -90,7 +90,7 @@ class ReplayScreen(Screen[None]):
         self.engine.seek(0)
         self.speed = speed
         self.playing = False
-        self._timer: Timer | None = None
+        self._timer: Pending | None = None
         self.header = Static("", id="replay-header")
         self.bar = Static("", id="replay-bar")
         self.files = Static("", id="replay-files")
@@ -184,7 +184,7 @@ class ReplayScreen(Screen[None]):
         return max(0.02, min(gap, MAX_GAP) / self.speed)
 
     def _schedule(self) -> None:
-        self._timer = self.set_timer(self._delay(), self._play_tick)
+        self._timer = call_after(self, self._delay(), self._play_tick)
 
     def _play_tick(self) -> None:
         if not self.playing:

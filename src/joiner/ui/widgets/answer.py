@@ -32,6 +32,7 @@ from joiner.ui.answer_blocks import DRAFT, MARKDOWN, Block, Column, Drawing, Key
 from joiner.ui.markdown_render import draft, lines, markdown
 from joiner.ui.packed_lines import Line, unpack
 from joiner.ui.segments import Segmenter
+from joiner.ui.timers import call_after
 
 FLUSH_HZ = 30
 FAST_HZ = 6
@@ -127,7 +128,7 @@ class AssistantMessage(Widget):
         self._shown.append(text)
         if self._ready and not self._scheduled:
             self._scheduled = True
-            self.set_timer(1 / (FAST_HZ if self._fast else FLUSH_HZ), self.flush)
+            call_after(self, 1 / (FAST_HZ if self._fast else FLUSH_HZ), self.flush)
 
     def complete(self, final_text: str) -> None:
         """The whole answer is known: make sure exactly it is shown, as Markdown."""
@@ -172,7 +173,7 @@ class AssistantMessage(Widget):
             gc_policy.hold_young_passes()
         if self._holding_gc and not self._gc_due:
             self._gc_due = True
-            self.call_after_refresh(self.set_timer, AFTER_FRAME_S, self._young_pass)
+            self.call_after_refresh(call_after, self, AFTER_FRAME_S, self._young_pass)
 
     def _young_pass(self) -> None:
         self._gc_due = False
@@ -299,7 +300,7 @@ class AssistantMessage(Widget):
     def _settle_soon(self) -> None:
         if not self._settling and self.is_attached:
             self._settling = True
-            self.set_timer(0.001, self._settle)
+            call_after(self, 0.001, self._settle)
 
     def _settle(self) -> None:
         """One slice of the finished blocks in view, bottom first; once all are drawn, the

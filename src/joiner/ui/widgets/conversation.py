@@ -17,6 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from joiner.ui.settler import Settler
+from joiner.ui.timers import Pending, call_after
 from joiner.ui.widgets.answer import AssistantMessage
 from joiner.ui.widgets.tool_block import ToolBlock
 
@@ -64,6 +65,10 @@ class Conversation(VerticalScroll):
         (one more frame per streamed batch). The scrollbars are still updated, and showing or
         hiding one still lays out again."""
         return super()._size_updated(size, virtual_size, container_size, layout=False)
+
+    def call_after(self, delay: float, callback: Any) -> Pending:
+        """``callback`` on this widget's queue after ``delay`` seconds (``ui.timers``)."""
+        return call_after(self, delay, callback)
 
     @property
     def streaming(self) -> bool:

@@ -29,6 +29,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from joiner.core import ProviderError
+from joiner.ui.timers import call_after
 
 TICK_S = 0.5
 SHOWN_S = 0.05  # after the frame with the line: time for Textual's writer thread to send it
@@ -79,7 +80,7 @@ class ModelLoadLine(Static):
         self.model = str(getattr(provider, "model", "") or getattr(provider, "name", "model"))
         provider.on_load_progress = self.report
         self._show("loading", 0.0, 0.0)
-        self.call_after_refresh(self.set_timer, SHOWN_S, lambda: self._begin(provider))
+        self.call_after_refresh(call_after, self, SHOWN_S, self._begin, provider)
         return True
 
     def _begin(self, provider: Any) -> None:
