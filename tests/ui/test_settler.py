@@ -17,6 +17,9 @@ class Host:
     def call_after(self, delay: float, callback: Any) -> None:
         self.timers.append(callback)
 
+    def fold_soon(self) -> None:
+        self.folds = getattr(self, "folds", 0) + 1
+
     def run(self) -> None:
         while self.timers:
             self.timers.pop(0)()

@@ -205,6 +205,7 @@ class JoinerApp(App[None]):
         if not self.busy:
             refreeze_when_idle()
             freeze_survivors()
+            self.conversation.fold_soon()
 
     def run_command_line(self, line: str) -> None:
         command, arg, name = parse_slash(line)

@@ -39,6 +39,8 @@ class Host(Protocol):
 
     def call_after(self, delay: float, callback: object) -> object: ...
 
+    def fold_soon(self) -> None: ...
+
 
 class Settler:
     def __init__(self, host: Host) -> None:
@@ -87,4 +89,5 @@ class Settler:
             self._laid_out_at = now
             if not self.waiting:
                 freeze_survivors()  # the lines drawn stay: out of the full passes with them
+                self.host.fold_soon()  # drawn in their final look: the far ones can fold
         self.soon()

@@ -1,7 +1,9 @@
 """The conversation: prompts, streamed Markdown answers, tool blocks and calm notices.
 
 Streaming appends: text deltas are buffered on the answer widget (``widgets.answer``) and
-shown at most ``FLUSH_HZ`` times a second; an answer draws only the lines in view.
+shown at most ``FLUSH_HZ`` times a second; an answer draws only the lines in view. In a long
+conversation the far history is folded away (``ui.history_fold``), so a layout (one per
+streamed batch) walks about as many widgets as in a short one.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Static
 
+from joiner.ui.history_fold import KEEP, HistoryFold
 from joiner.ui.settler import Settler
 from joiner.ui.timers import Pending, call_after
 from joiner.ui.widgets.answer import AssistantMessage
 from joiner.ui.widgets.tool_block import ToolBlock
 
 __all__ = ["AssistantMessage", "Conversation", "Notice", "UserMessage"]
+
+FOLD_DELAY_S = 0.5  # at the end this long, quiet, and the far history is folded again
 
 
 class UserMessage(Static):
@@ -53,10 +58,39 @@ class Conversation(VerticalScroll):
         self.answer: AssistantMessage | None = None
         self.tools: dict[str, ToolBlock] = {}
         self.settler = Settler(self)  # answers out of view become Markdown in the background
+        self.fold = HistoryFold(self)
         self._batch: list[Widget] | None = None
+        self._fold_due = False
+        self._folded_width = 0
 
     def on_mount(self) -> None:
         self.anchor()
+        self.app.theme_changed_signal.subscribe(self, lambda theme: self.fold.unfold_all())
+
+    def on_resize(self) -> None:
+        if self.fold.folded and self.size.width != self._folded_width:
+            self.fold.unfold_all()  # the heights measured were for the old width
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.fold.unfold_to(new_value)
+        if new_value >= self.max_scroll_y and len(self.children) > 2 * KEEP:
+            self.fold_soon()  # back at the end: fold what was unfolded, once it is quiet
+
+    def fold_soon(self, delay: float = FOLD_DELAY_S) -> None:
+        """Fold the far history once the view has stayed at the end a while."""
+        if not self._fold_due:
+            self._fold_due = True
+            self.call_after(delay, self._fold_if_quiet)
+
+    def _fold_if_quiet(self) -> None:
+        self._fold_due = False
+        if self.following and not self.streaming and self._batch is None:
+            self._fold()
+
+    def _fold(self) -> None:
+        if self.fold.fold():
+            self._folded_width = self.size.width
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
                       layout: bool = True) -> bool:
@@ -100,6 +134,8 @@ class Conversation(VerticalScroll):
 
     def add_user(self, text: str) -> UserMessage:
         self.end_answer()
+        if self._batch is None:
+            self._fold()  # before the prompt is mounted: its layout then skips the far history
         self.anchor()  # a new prompt brings the view back to the bottom
         return self._add(UserMessage(text))  # type: ignore[return-value]
 
@@ -137,4 +173,5 @@ class Conversation(VerticalScroll):
         self.answer = None
         self.tools.clear()
         self.settler.clear()
+        self.fold.clear()
         self.remove_children()
