@@ -4,7 +4,9 @@ Measured in the same headless Pilot app as ``bench_tui.py``'s stream: the time t
 session (its end, in its final look) and to have every answer drawn (in the background),
 each page scrolled from the end to the top and back (from the call to the frame that shows
 it), the event loop's longest stall meanwhile, and the 20,000-token answer streamed at its
-end.
+end, sent the moment the view is back at the end: the longest stall until the prompt is on
+screen (it folds the far history away, ``ui.history_fold``, if the view was elsewhere) and
+the longest while the answer streams after that.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ async def long_session(ws: Path, model: str, expected: str, monitor_cls: Any, on
     from joiner.runtime import RunOptions
     from joiner.ui.app import JoinerApp
     from joiner.ui.gc_policy import freeze_survivors
+    from joiner.ui.history_fold import Spacer
     from joiner.ui.widgets.conversation import AssistantMessage
 
     app = JoinerApp(RunOptions(model=model, permission_mode="auto", cwd=ws))
@@ -85,6 +88,9 @@ async def long_session(ws: Path, model: str, expected: str, monitor_cls: Any, on
                 live.append(conv.answer)
             return bool(live) and live[0].settled_in_view and live[0].source == expected
 
+        shown = on_frames(app, lambda: any(getattr(child, "text", None) == "go"
+                                           for child in conv.children[-3:]),
+                          asyncio.Event())  # frames with the prompt on screen
         on_frames(app, final, seen)
         monitor = monitor_cls().start()
         begin = time.perf_counter()
@@ -92,6 +98,11 @@ async def long_session(ws: Path, model: str, expected: str, monitor_cls: Any, on
         await asyncio.wait_for(seen.wait(), 120)
         streamed = time.perf_counter() - begin
         monitor.stop()
+        prompt_shown = shown[0] if shown else begin
+        send_stall = max((end - start - 0.001 for start, end in monitor.gaps
+                          if start < prompt_shown), default=0.0)
+        messages = [child for child in conv.children if not isinstance(child, Spacer)]
         return {"loaded": loaded, "drawn": drawn, "step": statistics.median(steps),
                 "worst_step": max(steps), "scroll_stall": scroll_stall, "streamed": streamed,
-                "stream_stall": monitor.worst, "widgets": len(conv.children)}
+                "send_stall": send_stall, "stream_stall": monitor.worst_after(prompt_shown),
+                "widgets": len(messages)}

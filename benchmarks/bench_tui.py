@@ -128,6 +128,7 @@ class StallMonitor:
 
     def __init__(self) -> None:
         self.worst = self.worst_cpu = 0.0
+        self.gaps: list[tuple[float, float]] = []  # (start, end) of each gap over 2 ms
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
@@ -136,6 +137,8 @@ class StallMonitor:
         while True:
             await asyncio.sleep(0.001)
             now, now_cpu = clock(), cpu()
+            if now - last > 0.003:
+                self.gaps.append((last, now))
             self.worst = max(self.worst, now - last - 0.001)
             self.worst_cpu = max(self.worst_cpu, now_cpu - last_cpu)
             last, last_cpu = now, now_cpu
@@ -147,6 +150,11 @@ class StallMonitor:
     def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+
+    def worst_after(self, moment: float) -> float:
+        """The longest stall that began after ``moment``."""
+        return max((end - start - 0.001 for start, end in self.gaps if start >= moment),
+                   default=0.0)
 
 
 async def idle_stall(seconds: float = 1.0) -> float:
@@ -318,15 +326,16 @@ def streaming(runs: int, env: dict[str, str], ws: Path) -> None:
     print(f"  batches shown: {median('flushes'):.0f} (instead of {len(text) // 4:,} per-delta"
           f" renders); memory kept after the answer: {memory / 1e6:.1f} MB"
           f" ({memory / len(text):.0f} bytes per character of the answer)")
-    print(f"A 2,000-message session ({long['widgets']:.0f} widgets), once:")
+    print(f"A 2,000-message session ({long['widgets']:.0f} messages), once:")
     print(f"  shown in {long['loaded'] * 1000:.0f} ms, every answer drawn after"
           f" {long['drawn'] * 1000:.0f} ms")
     print(f"  a page scrolled: median {long['step'] * 1000:.1f} ms, worst"
           f" {long['worst_step'] * 1000:.1f} ms (to the frame); longest stall while scrolling"
           f" {long['scroll_stall'] * 1000:.1f} ms")
     print(f"  the 20,000-token answer at its end: {long['streamed'] * 1000:.0f} ms"
-          f" ({long['streamed'] / median('elapsed'):.2f}x a fresh session's), longest stall"
-          f" {long['stream_stall'] * 1000:.1f} ms")
+          f" ({long['streamed'] / median('elapsed'):.2f}x a fresh session's); longest stall"
+          f" until the prompt is on screen {long['send_stall'] * 1000:.1f} ms, then while it"
+          f" streams {long['stream_stall'] * 1000:.1f} ms")
 
 
 def main() -> None:
