@@ -150,3 +150,28 @@ def test_missing_cpu_features_compares_the_build_with_the_cpu() -> None:
 def test_available_memory_is_a_positive_number_or_unknown() -> None:
     free = lm.available_memory()
     assert free is None or free > 0
+
+
+def test_two_loads_at_once_in_one_process_build_the_file_once(package: FakePackage) -> None:
+    """The TUI may start a second load while the first prepares the file (a prompt sent
+    during the load): the second waits and finds it built."""
+    import threading
+    import time
+
+    slow = package.assemble
+
+    def assemble(output_path: Path, overwrite: bool = False) -> Path:
+        time.sleep(0.2)  # long enough for the other thread to arrive meanwhile
+        return slow(output_path, overwrite)
+
+    sys.modules["fake_model_pkg"].assemble = assemble  # type: ignore[attr-defined]
+    paths: list[Path] = []
+    threads = [threading.Thread(target=lambda: paths.append(lm.model_file("fake")))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(paths) == 2 and paths[0].read_bytes() == b"GGUF-part-one-part-two"
+    assert package.assembled == 1
+    assert not list(paths[0].parent.glob("*.tmp"))

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -91,10 +92,10 @@ def _sha256(path: Path) -> str:
 
 
 def _assemble_atomically(module: Any, target: Path) -> None:
-    """Join the chunks into ``target`` via a temporary file, so that two processes
-    starting at once never see a half-written model."""
+    """Join the chunks into ``target`` via a temporary file of this thread's own, so that
+    two processes (or two loads in one) starting at once never see a half-written model."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         module.assemble(tmp, overwrite=True)
         os.replace(tmp, target)
@@ -109,6 +110,14 @@ def model_file(name: str, *, verify: bool = False) -> Path:
     load). A wrong hash means a damaged cache: the file is rebuilt from the chunks.
     Raises ``ModelFileError``.
     """
+    with _preparing:  # a second load in this process waits, then finds the file built
+        return _model_file(name, verify)
+
+
+_preparing = threading.Lock()
+
+
+def _model_file(name: str, verify: bool) -> Path:
     source = KNOWN_MODELS[name]
     module = _import_source(source)
     try:
