@@ -28,6 +28,15 @@ def kinds_in_view(answer: AssistantMessage) -> set[str]:
             if blocks[i].key is not None}
 
 
+async def empty_answer(app, pilot) -> AssistantMessage:  # type: ignore[no-untyped-def]
+    """Once the app is up, a new answer in the conversation, fed by the test itself."""
+    await started(pilot)
+    answer = AssistantMessage()
+    await app.conversation.mount(answer)
+    await pilot.pause()
+    return answer
+
+
 async def test_a_long_answer_ends_as_markdown_in_every_line(make_app) -> None:
     text = long_answer()
     app = make_app([{"text": text}], permission_mode="auto")
@@ -52,10 +61,7 @@ async def test_a_fast_stream_is_drafted_then_drawn_as_markdown(make_app) -> None
     text = long_answer(6)
     app = make_app([{"text": "hi"}], permission_mode="auto")
     async with app.run_test(size=(100, 30)) as pilot:
-        await started(pilot)
-        answer = AssistantMessage()
-        await app.conversation.mount(answer)
-        await pilot.pause()
+        answer = await empty_answer(app, pilot)
         answer.feed(text[: len(text) // 2])  # far more than a frame's worth: a fast stream
         answer.flush()
         await pilot.pause(0.1)
@@ -70,10 +76,7 @@ async def test_a_fast_stream_is_drafted_then_drawn_as_markdown(make_app) -> None
 async def test_a_slow_stream_shows_its_growing_piece_as_markdown(make_app) -> None:
     app = make_app([{"text": "hi"}], permission_mode="auto")
     async with app.run_test(size=(100, 30)) as pilot:
-        await started(pilot)
-        answer = AssistantMessage()
-        await app.conversation.mount(answer)
-        await pilot.pause()
+        answer = await empty_answer(app, pilot)
         for piece in ["## Plan\n\n", "First I read **calc.py**", ", then I fix it."]:
             answer.feed(piece)  # a few characters a frame: a reader's pace
             answer.flush()
@@ -137,10 +140,7 @@ async def test_while_an_answer_streams_its_garbage_passes_run_between_frames(mak
             passes.append(info["generation"])
 
     async with app.run_test(size=(100, 30)) as pilot:
-        await started(pilot)
-        answer = AssistantMessage()
-        await app.conversation.mount(answer)
-        await pilot.pause()
+        answer = await empty_answer(app, pilot)
         gc.callbacks.append(seen)
         try:
             answer.feed(long_answer(3))
