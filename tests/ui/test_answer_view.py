@@ -145,17 +145,17 @@ async def test_while_an_answer_streams_its_garbage_passes_run_between_frames(mak
         try:
             answer.feed(long_answer(3))
             answer.flush()
-            assert answer._holding_gc and gc.get_threshold()[0] == gc_policy.STREAM_THRESHOLD
+            assert answer._gc.holding and gc.get_threshold()[0] == gc_policy.STREAM_THRESHOLD
             await wait_for(pilot, lambda: bool(passes))  # a pass of ours, after the frame
-            assert answer._holding_gc and gc.get_threshold()[0] == gc_policy.STREAM_THRESHOLD
+            assert answer._gc.holding and gc.get_threshold()[0] == gc_policy.STREAM_THRESHOLD
             answer.complete(long_answer(4))
-            await wait_for(pilot, lambda: not answer._holding_gc)
+            await wait_for(pilot, lambda: not answer._gc.holding)
             assert gc.get_threshold()[0] == normal
             second = AssistantMessage()  # a second answer, removed while it streams
             await app.conversation.mount(second)
             second.feed(long_answer(2))
-            await wait_for(pilot, lambda: second._holding_gc)
+            await wait_for(pilot, lambda: second._gc.holding)
             await second.remove()
-            assert not second._holding_gc and gc.get_threshold()[0] == normal
+            assert not second._gc.holding and gc.get_threshold()[0] == normal
         finally:
             gc.callbacks.remove(seen)

@@ -21,9 +21,15 @@ after each of its frames (``young_pass``), when the loop is otherwise quiet.
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
+
+from textual.widget import Widget
+
+from joiner.ui.timers import call_after
 
 FULL_GC_EVERY = 100  # middle-generation passes per full pass (Python's default: 10)
 STREAM_THRESHOLD = 50_000  # young objects before the collector's own pass, while streaming
+AFTER_FRAME_S = 0.015  # how long after a streamed batch's frame its young pass runs
 _state = {"tuned": False, "thawed": False}
 _streaming = {"count": 0, "threshold": 0}
 
@@ -90,3 +96,39 @@ def young_pass() -> None:
         return  # start-up holds the collector: nothing to do here
     middle_due = gc.get_count()[1] >= gc.get_threshold()[1]
     gc.collect(1 if middle_due else 0)
+
+
+class PassesAfterFrames:
+    """A streaming widget's side of ``hold_young_passes``: from its first batch the young
+    passes are held, each batch's frame is followed (``AFTER_FRAME_S`` later, a turn of the
+    loop of its own) by one ``young_pass``, and the first such pass once ``done()`` ends the
+    hold. ``release`` ends it at once (the widget is unmounted)."""
+
+    def __init__(self, widget: Widget, done: Callable[[], bool]) -> None:
+        self._widget = widget
+        self._done = done
+        self.holding = False
+        self._due = False
+
+    def after_frame(self) -> None:
+        """A batch was shown: hold the passes while streaming, and run one after its frame."""
+        if not self.holding and not self._done():
+            self.holding = True
+            hold_young_passes()
+        if self.holding and not self._due:
+            self._due = True
+            self._widget.call_after_refresh(call_after, self._widget, AFTER_FRAME_S,
+                                            self._pass)
+
+    def release(self) -> None:
+        if self.holding:
+            self.holding = False
+            release_young_passes()
+
+    def _pass(self) -> None:
+        self._due = False
+        if not self.holding:
+            return
+        young_pass()
+        if self._done():
+            self.release()

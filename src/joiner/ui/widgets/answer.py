@@ -14,7 +14,7 @@ whatever the length of the answer or of the conversation:
   loop (the ones in view first), so no frame waits on a long code block's highlighting.
 
 While it streams, the garbage collector's young passes run a few milliseconds after each of
-its frames instead of inside them (``gc_policy.hold_young_passes``).
+its frames instead of inside them (``gc_policy.PassesAfterFrames``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ FAST_CHARS = 160  # new characters in one frame above which the view shows draft
 SYNC_CHARS = 1000  # a longer block (a long code block) becomes Markdown in slices only
 SLICE_S = 0.004  # the longest one turn of the loop spends turning blocks into Markdown
 SYNC_S = 0.003  # Markdown a batch draws at once for the view (past it: drafts, then slices)
-AFTER_FRAME_S = 0.015  # how long after a streamed batch's frame its garbage pass runs
 
 
 class View(NamedTuple):
@@ -73,8 +72,7 @@ class AssistantMessage(Widget):
         self._settling = False
         self._budget_until = 0.0
         self._layout_due = False  # blocks off screen changed height: lay out when convenient
-        self._holding_gc = False  # young garbage passes wait for this answer's frames to end
-        self._gc_due = False
+        self._gc = gc_policy.PassesAfterFrames(self, lambda: self._done)
         self.flushes = 0  # how many batches the stream was shown in (the benchmark reads it)
 
     # -- text ---------------------------------------------------------------------------------
@@ -119,9 +117,7 @@ class AssistantMessage(Widget):
             self.flush()
 
     def on_unmount(self) -> None:
-        if self._holding_gc:
-            self._holding_gc = False
-            gc_policy.release_young_passes()
+        self._gc.release()
 
     def feed(self, text: str) -> None:
         self._pending.append(text)
@@ -161,28 +157,7 @@ class AssistantMessage(Widget):
         self._draw_view()
         self._changed()
         self._settle_soon()
-        self._collect_after_frame()
-
-    # -- garbage passes between frames ---------------------------------------------------------
-    def _collect_after_frame(self) -> None:
-        """While streaming, the young garbage pass waits for the frame this batch brings, and
-        runs a little after it (a turn of the loop of its own). Once the answer is whole, the
-        last such pass ends the hold."""
-        if not self._holding_gc and not self._done:
-            self._holding_gc = True
-            gc_policy.hold_young_passes()
-        if self._holding_gc and not self._gc_due:
-            self._gc_due = True
-            self.call_after_refresh(call_after, self, AFTER_FRAME_S, self._young_pass)
-
-    def _young_pass(self) -> None:
-        self._gc_due = False
-        if not self._holding_gc:
-            return
-        gc_policy.young_pass()
-        if self._done:
-            self._holding_gc = False
-            gc_policy.release_young_passes()
+        self._gc.after_frame()
 
     def _take(self, chunk: str) -> None:
         """Feed the segmenter; a block whose text changed loses its lines."""
