@@ -23,7 +23,7 @@ class LoadingProvider:
     on a scripted model: the load reports its phases from a thread through the loop, as
     ``providers.local`` does, and moves on when the test opens each gate."""
 
-    def __init__(self, inner: Any, fail: bool = False) -> None:
+    def __init__(self, inner: Any, fail: bool | str = False) -> None:
         self.inner = inner
         self.name, self.model = "local/tiny-270m", "tiny-270m"
         self.context_window = getattr(inner, "context_window", 8192)
@@ -51,6 +51,8 @@ class LoadingProvider:
             self.gates[0].wait(20)
             loop.call_soon_threadsafe(self._report, "loading", 0.4, started)
             self.gates[1].wait(20)
+            if self.fail == "crash":  # not one of the provider's own errors
+                raise RuntimeError("llama.cpp aborted")
             if self.fail:
                 raise OSError("not enough memory for the model (needs 1.2 GB)")
 
@@ -70,7 +72,7 @@ class LoadingProvider:
             yield item
 
 
-def loading_app(make_app, fail: bool = False) -> tuple[JoinerApp, list[LoadingProvider]]:
+def loading_app(make_app, fail: bool | str = False) -> tuple[JoinerApp, list[LoadingProvider]]:
     made: list[LoadingProvider] = []
 
     def factory(options: RunOptions, **kwargs: Any) -> Session:
@@ -138,6 +140,20 @@ async def test_a_failed_load_is_said_once_and_the_line_goes(make_app) -> None:
             ("error", "The local model did not load: not enough memory for the model "
                       "(needs 1.2 GB)")]
         assert not app.model_load.display
+
+
+async def test_an_unexpected_load_error_is_one_line_and_the_line_goes(make_app) -> None:
+    app, made = loading_app(make_app, fail="crash")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await started(pilot)
+        await wait_for(pilot, lambda: app.model_load.display)
+        made[0].gates[0].set()
+        made[0].gates[1].set()
+        await wait_for(pilot, lambda: bool(list(app.conversation.query(Notice))))
+        notices = [(n.level, n.text) for n in app.conversation.query(Notice)]
+        assert notices == [("error", "The local model did not load: llama.cpp aborted")]
+        await wait_for(pilot, lambda: not app.model_load.display)
+        assert app.model_load._ticker is None
 
 
 async def test_a_remote_model_shows_no_load_line(make_app) -> None:

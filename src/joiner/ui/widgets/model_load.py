@@ -90,12 +90,15 @@ class ModelLoadLine(Static):
     async def _load(self, provider: Any) -> None:
         try:
             await provider.load()
-        except ProviderError as err:
+        except Exception as err:  # not only ProviderError: any failure is one line, not a
+            # worker dying silently with the line ticking on for good
             if provider is self.provider:
-                self.on_failure(f"The local model did not load: {err.message}")
+                reason = err.message if isinstance(err, ProviderError) else (
+                    str(err) or type(err).__name__)
+                self.on_failure(f"The local model did not load: {reason}")
         finally:
-            if provider is self.provider and getattr(provider, "loaded", False):
-                self._hide()
+            if provider is self.provider:
+                self._hide()  # loaded or failed, the load is over
 
     def report(self, progress: Any) -> None:
         """``provider.on_load_progress``: called on the event loop's thread."""
