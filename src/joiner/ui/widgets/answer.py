@@ -72,6 +72,7 @@ class AssistantMessage(Widget):
         self._settling = False
         self._budget_until = 0.0
         self._layout_due = False  # blocks off screen changed height: lay out when convenient
+        self._change_due = False  # a ``_changed`` is queued (blocks drawn during a frame)
         self._gc = gc_policy.PassesAfterFrames(self, lambda: self._done)
         self.flushes = 0  # how many batches the stream was shown in (the benchmark reads it)
 
@@ -258,7 +259,7 @@ class AssistantMessage(Widget):
         """Show the blocks as they are now at the next frame."""
         column = self._column
         column.reflow()
-        self._layout_due = False
+        self._layout_due = self._change_due = False
         if column.height != column.laid_height:
             self.refresh(layout=True)  # ``get_content_height`` takes the new layout
         else:
@@ -378,7 +379,9 @@ class AssistantMessage(Widget):
             block, row = found
             if block.lines is None or block.key is None or block.key[:2] != (width, self._dark):
                 self._draw(block, self._frame_budget())  # scrolled into view: draw it now
-                self.call_later(self._changed)
+                if not self._change_due:  # one for all the blocks this frame draws
+                    self._change_due = True
+                    self.call_later(self._changed)
                 self._settle_soon()
             if block.lines is not None and row < len(block.lines):
                 return Strip(unpack(block.lines[row]))
