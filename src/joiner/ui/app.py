@@ -39,6 +39,8 @@ from joiner.ui.widgets.workflow import WorkflowView
 SessionFactory = Callable[..., Session]
 DARK, LIGHT = "textual-dark", "textual-light"
 IDLE_S = 2.0  # after a turn or a clear: when a full garbage pass would disturb nobody
+
+
 class JoinerApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "Joiner"
