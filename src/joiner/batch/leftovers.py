@@ -217,8 +217,12 @@ def drop_mirrors(batch_dir: Path) -> Swept:
 
 
 def _remove(path: Path) -> None:
+    """Remove a file or tree; never raises (what stays is swept by the next run)."""
     if path.is_dir() and not path.is_symlink():
-        stale = path if is_stale(path.name) else set_aside(path)
+        try:
+            stale = path if is_stale(path.name) else set_aside(path)
+        except OSError:
+            return
         if stale is not None:
             shutil.rmtree(stale, ignore_errors=True)
     else:
@@ -255,10 +259,11 @@ def _sweep_one(batch_dir: Path, idle_s: float) -> Swept:
     old = idle_s > RETENTION_DAYS * 86400
     if old or (marker is not None and not Path(marker["output"]).exists()):
         swept = Swept(batches=1, freed=tree_bytes(batch_dir))
-        for entry in os.scandir(batch_dir):
-            if entry.name not in _OWN and not is_stale(entry.name) \
-                    and entry.is_dir(follow_symlinks=False):
-                remove_copy(Path(entry.path))  # its shadow repository too
+        with contextlib.suppress(OSError):  # another batch's leftovers never fail this one
+            for entry in list(os.scandir(batch_dir)):
+                if entry.name not in _OWN and not is_stale(entry.name) \
+                        and entry.is_dir(follow_symlinks=False):
+                    remove_copy(Path(entry.path))  # its shadow repository too
         _remove(batch_dir)
         return swept
     if marker is None:

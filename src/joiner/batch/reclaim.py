@@ -69,9 +69,13 @@ def forget_shadow(workspace: Path) -> None:
 
 
 def remove_copy(root: Path) -> None:
-    """Remove a task's copy and its shadow repository now (in this thread)."""
+    """Remove a task's copy and its shadow repository now (in this thread); never raises
+    (a copy that cannot be renamed stays for the next sweep)."""
     forget_shadow(root)
-    stale = set_aside(root)
+    try:
+        stale = set_aside(root)
+    except OSError:
+        return
     if stale is not None:
         shutil.rmtree(stale, ignore_errors=True)
 
@@ -90,7 +94,12 @@ class Reclaimer:
         self.freed = 0
 
     def discard(self, root: Path) -> None:
-        stale = set_aside(root)
+        """Never raises (it runs as a result is recorded): a copy that cannot be renamed
+        stays, and the next run's sweep tries again."""
+        try:
+            stale = set_aside(root)
+        except OSError:
+            return
         if stale is None:
             return
         self.removed += 1
