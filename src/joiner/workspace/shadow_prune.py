@@ -226,11 +226,19 @@ def prune(git_dir: Path, margin_s: float = MARGIN_S,
 
 # -- whole repositories --------------------------------------------------------------------------
 def _set_aside_and_remove(git_dir: Path) -> bool:
+    """Rename the repository aside and delete it, unless a session holds it. The exclusive
+    lock on ``joiner.live`` is held across the rename: a session cannot start using the
+    repository between the check and the move (it waits for the lock, then finds it gone)."""
     stale = git_dir.with_name(f".{git_dir.name}.stale-{uuid.uuid4().hex[:8]}")
-    try:
-        git_dir.rename(stale)
-    except OSError:
+    if fcntl is None:
         return False
+    with _try_flock(git_dir / LIVE) as free:
+        if not free:
+            return False
+        try:
+            git_dir.rename(stale)
+        except OSError:
+            return False
     shutil.rmtree(stale, ignore_errors=True)
     return True
 
@@ -241,7 +249,7 @@ def remove_shadow(data_dir: Path, workspace: Path) -> bool:
     from joiner.workspace.shadow import shadow_dir
 
     git_dir = shadow_dir(data_dir, workspace)
-    if not git_dir.is_dir() or is_live(git_dir):
+    if not git_dir.is_dir():
         return False
     return _set_aside_and_remove(git_dir)
 
@@ -276,7 +284,7 @@ def sweep_orphans(shadow_root: Path, now: float | None = None) -> int:
             except OSError:
                 continue  # not ours to judge (no mark: made before marks were written)
             if not workspace or os.path.exists(workspace) or \
-                    now - _last_use(git_dir) < ORPHAN_DAYS * 86400 or is_live(git_dir):
+                    now - _last_use(git_dir) < ORPHAN_DAYS * 86400:
                 continue
             removed += _set_aside_and_remove(git_dir)
     return removed
