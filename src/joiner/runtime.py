@@ -42,18 +42,17 @@ class RunOptions:
 
 
 def parse_budget(value: Any) -> float | None:
-    """The cost room's reading of a budget, and a budget of 0 refused: it would allow no
-    request at all."""
+    """The cost room's reading of a budget, with 0 refused too: it would allow no request."""
     from joiner.cost.errors import BudgetError
     from joiner.cost.meter import parse_budget as read_budget
 
     try:
         budget = read_budget(value)
-    except BudgetError as err:
-        raise SetupError(str(err)) from None
+    except BudgetError:
+        budget = 0.0
     if budget == 0:
-        raise SetupError("--max-budget-usd 0 allows no request: give a positive number of "
-                         "US dollars (e.g. 0.50)")
+        raise SetupError(f"--max-budget-usd must be a positive number of US dollars (e.g. "
+                         f"0.50), not {value!r}")
     return budget
 
 

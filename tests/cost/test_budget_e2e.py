@@ -162,11 +162,12 @@ def test_a_model_without_price_reports_null_cost_and_a_note(joiner: Joiner,
     assert '[pricing."openai/unpriced"]' in done.stderr
 
 
-@pytest.mark.parametrize("budget", ["-1", "abc"])
+@pytest.mark.parametrize("budget", ["-1", "abc", "0"])
 def test_a_bad_budget_is_one_line_and_exit_2(joiner: Joiner, budget: str) -> None:
     done = joiner("-p", "hi", "--model", "openai/loop-model", "--max-budget-usd", budget)
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and budget in done.stderr
+    assert done.stderr.count("\n") == 1 and repr(budget) in done.stderr
+    assert "positive number" in done.stderr  # 0 is refused too: it allows no request
 
 
 def test_a_malformed_price_table_is_one_line_and_exit_2(joiner: Joiner,
