@@ -33,12 +33,12 @@ import os
 import re
 import shutil
 import stat
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from joiner.batch.git import WorkdirError, git
 from joiner.batch.mirror import mirror_of
+from joiner.batch.reclaim import set_aside
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -69,11 +69,9 @@ def _clear(dest: Path) -> None:
 
     The rename is atomic: a process still running in the old copy goes on in the
     moved directory and cannot touch the new one."""
-    if not dest.exists() and not dest.is_symlink():
-        return
-    stale = dest.with_name(f"{dest.name}.stale-{uuid.uuid4().hex[:8]}")
-    dest.rename(stale)
-    shutil.rmtree(stale, ignore_errors=True)
+    stale = set_aside(dest)
+    if stale is not None:
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def prepare_workdir(repo: Path, dest: Path, mirrors: Path | None = None) -> Workdir:
