@@ -268,9 +268,15 @@ def _sweep_one(batch_dir: Path, idle_s: float) -> Swept:
         return swept
     if marker is None:
         return Swept()  # made before batch.json: left alone until it is old
+    try:
+        if not set(os.listdir(batch_dir)) - {MARKER, LOCK}:
+            return Swept()  # nothing left to sweep: its results file is not read (it may be big)
+    except OSError:
+        return Swept()
     recorded = read_recorded(Path(marker["output"]))
     swept = tidy(batch_dir, recorded.kept)
-    if recorded.ids and not (set(_task_ids(marker)) - recorded.ids):
+    if recorded.ids and (batch_dir / MIRRORS).is_dir() \
+            and not (set(_task_ids(marker)) - recorded.ids):
         swept.add(drop_mirrors(batch_dir))
     return swept
 
